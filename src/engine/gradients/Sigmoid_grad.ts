@@ -1,0 +1,20 @@
+import { tf } from '../tf-core.js';
+
+/**
+ * Sigmoid: dx = dy · σ(x)(1 − σ(x)), with σ(x) recomputed from the saved *input*.
+ * Stock tfjs saves the output y, whose engine clone is taped before the kernel, so a gradient of
+ * this gradient silently loses every path through y (tfjs #3252). Saving x keeps it second-order correct.
+ */
+export const sigmoidGrad: tf.GradConfig = {
+  kernelName: 'Sigmoid',
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved) => {
+    const [x] = saved as [tf.Tensor];
+    return {
+      x: () => {
+        const s = tf.sigmoid(x);
+        return tf.mul(dy as tf.Tensor, tf.mul(s, tf.sub(1, s)));
+      },
+    };
+  },
+};

@@ -1,0 +1,30 @@
+/**
+ * fedattack's gradient fixes for TensorFlow.js 4.22.0, one file per kernel (named after it), all
+ * registered from this list. Each one replaces or adds a gradient so that gradients of gradients — the
+ * heart of every gradient-leakage attack — are right. Proved by test/gradcheck.test.ts (first and
+ * second order against central finite differences) and by the PyTorch oracle (test/oracle.test.ts).
+ */
+import { tf } from '../tf-core.js';
+import { sigmoidGrad } from './Sigmoid_grad.js';
+import { tanhGrad } from './Tanh_grad.js';
+import { expGrad } from './Exp_grad.js';
+import { eluGrad } from './Elu_grad.js';
+import { softmaxGrad } from './Softmax_grad.js';
+import { powGrad } from './Pow_grad.js';
+import { maxGrad } from './Max_grad.js';
+import { maxPoolGrad } from './MaxPool_grad.js';
+import { conv2DBackpropFilterGrad } from './Conv2DBackpropFilter_grad.js';
+import { maxPoolGradGrad } from './MaxPoolGrad_grad.js';
+import { avgPoolGradGrad } from './AvgPoolGrad_grad.js';
+
+/** Saved-output defect (tfjs #3252): these kernels now save their input and recompute. */
+export const savedOutputFixes = [sigmoidGrad, tanhGrad, expGrad, eluGrad, softmaxGrad, powGrad, maxGrad, maxPoolGrad];
+/** Gradients stock tfjs lacks. */
+export const missingGradients = [conv2DBackpropFilterGrad, maxPoolGradGrad, avgPoolGradGrad];
+
+let registered = false;
+export function registerGradientFixes(): void {
+  if (registered) return;
+  for (const g of [...savedOutputFixes, ...missingGradients]) tf.registerGradient(g);
+  registered = true;
+}

@@ -1,0 +1,53 @@
+/**
+ * Conv2DBackpropFilter as an ordinary convolution, for backends whose own kernel is missing (wasm) or
+ * slow (cpu: 66 of ~85 ms of a LeNet DLG step). With x padded explicitly to xp,
+ *   dW[a, b, ci, co] = Σ_{n,i,j} xp[n, i·s_h + a, j·s_w + b, ci] · dy[n, i, j, co],
+ * which is conv2d( transpose(xp → [ci, H, W, n]), transpose(dy → [oh, ow, n, co]), stride 1,
+ * dilation s ) cropped to [ci, kh, kw, co] and transposed to [kh, kw, ci, co]. It runs on the
+ * backend's own (fast) Conv2D kernel. NHWC, dilation 1 only (as tfjs's own).
+ */
+import { tf } from '../tf-core.js';
+import { callKernel, release, type TensorInfo } from './util.js';
+
+export function conv2DBackpropFilterKernel(backendName: string): tf.KernelConfig {
+  return {
+    kernelName: 'Conv2DBackpropFilter',
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, dy } = inputs as unknown as { x: TensorInfo; dy: TensorInfo };
+      const a = attrs as unknown as {
+        strides: [number, number] | number; pad: 'valid' | 'same' | number;
+        dataFormat?: string; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number];
+      };
+      if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') throw new Error('fedattack: Conv2DBackpropFilter supports NHWC only');
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
+      const { top, bottom, left, right } = info.padInfo;
+      const run = (name: string, ins: Record<string, TensorInfo>, at: Record<string, unknown>): TensorInfo =>
+        callKernel(backendName, name, backend, ins, at);
+      const temps: TensorInfo[] = [];
+      try {
+        let xp = x;
+        if (top !== 0 || bottom !== 0 || left !== 0 || right !== 0) {
+          xp = run('PadV2', { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 });
+          temps.push(xp);
+        }
+        const xt = run('Transpose', { x: xp }, { perm: [3, 1, 2, 0] });
+        temps.push(xt);
+        const dyt = run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+        temps.push(dyt);
+        let w = run('Conv2D', { x: xt, filter: dyt }, {
+          strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [info.strideHeight, info.strideWidth],
+        });
+        temps.push(w);
+        if (w.shape[1] !== info.filterHeight || w.shape[2] !== info.filterWidth) {
+          w = run('Slice', { x: w }, { begin: [0, 0, 0, 0], size: [w.shape[0], info.filterHeight, info.filterWidth, w.shape[3]] });
+          temps.push(w);
+        }
+        return run('Transpose', { x: w }, { perm: [1, 2, 0, 3] });
+      } finally {
+        release(backend, temps);
+      }
+    },
+  };
+}

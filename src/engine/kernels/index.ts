@@ -1,0 +1,26 @@
+/**
+ * fedattack's kernel fixes for TensorFlow.js 4.22.0, one file per kernel, registered per backend:
+ * - Conv2DBackpropFilter as a convolution (wasm has none; cpu's own is ~4x slower end to end);
+ * - MaxPoolGrad and MaxPoolWithArgmax in JavaScript (wasm's are wrong for some channel counts);
+ * - AvgPoolGrad consistent with the forward pass under 'same' padding (cpu and wasm).
+ */
+import { tf } from '../tf-core.js';
+import { conv2DBackpropFilterKernel } from './Conv2DBackpropFilter.js';
+import { maxPoolGradKernel } from './MaxPoolGrad.js';
+import { maxPoolWithArgmaxKernel } from './MaxPoolWithArgmax.js';
+import { avgPoolGradKernel } from './AvgPoolGrad.js';
+import { replaceKernel } from './util.js';
+
+const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
+  cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel],
+  wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel],
+  webgpu: [avgPoolGradKernel],
+};
+
+const done = new Set<string>();
+/** Registers the fixes for one backend (idempotent). Call after the backend's package is imported. */
+export function registerKernelFixes(backendName: string): void {
+  if (done.has(backendName)) return;
+  for (const make of FIXES[backendName] ?? []) replaceKernel(make(backendName));
+  done.add(backendName);
+}

@@ -1,0 +1,61 @@
+/** Helpers to build backend kernels: by composing a backend's own kernels, or in plain JavaScript. */
+import { tf } from '../tf-core.js';
+
+export type TensorInfo = tf.TensorInfo;
+/** A kernel function's backend argument (typed `{}` by tfjs). */
+type Backend = unknown;
+const kb = (b: Backend): tf.KernelBackend => b as tf.KernelBackend;
+
+/** Calls a backend's registered kernel directly (not through the engine: nothing is taped). */
+export function callKernel(
+  backendName: string, kernelName: string, backend: Backend,
+  inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>,
+): TensorInfo {
+  const k = tf.getKernel(kernelName, backendName);
+  if (k === undefined) throw new Error(`fedattack: backend '${backendName}' has no kernel ${kernelName}`);
+  return k.kernelFunc({ inputs, backend, attrs } as unknown as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+}
+
+/** Frees intermediate results made by callKernel. */
+export function release(backend: Backend, infos: TensorInfo[]): void {
+  for (const t of infos) kb(backend).disposeData(t.dataId);
+}
+
+/** Reads a tensor's values on any backend that supports synchronous reads (cpu, wasm, webgpu). */
+export function readValues(backend: Backend, t: TensorInfo): Float32Array {
+  const v = kb(backend).readSync(t.dataId) as ArrayLike<number>;
+  return v instanceof Float32Array ? v : Float32Array.from(v);
+}
+
+/** Stores values as a new tensor on the backend. */
+export function writeValues(
+  backend: Backend, values: Float32Array | Int32Array, shape: number[], dtype: 'float32' | 'int32',
+): TensorInfo {
+  return { dataId: kb(backend).write(values, shape, dtype), shape, dtype } as TensorInfo;
+}
+
+/** Replaces (or adds) a kernel for one backend. */
+export function replaceKernel(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName) !== undefined) {
+    tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+  tf.registerKernel(config);
+}
+
+export interface PoolKernelAttrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  includeBatchInIndex?: boolean;
+}
+
+/** Pool geometry of one window: in-bounds row and column ranges for output position (r, c). */
+export function poolWindow(info: tf.backend_util.Conv2DInfo, r: number, c: number): [number, number, number, number] {
+  const r0 = r * info.strideHeight - info.padInfo.top;
+  const c0 = c * info.strideWidth - info.padInfo.left;
+  return [
+    Math.max(0, r0), Math.min(info.inHeight, r0 + info.effectiveFilterHeight),
+    Math.max(0, c0), Math.min(info.inWidth, c0 + info.effectiveFilterWidth),
+  ];
+}

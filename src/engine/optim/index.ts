@@ -1,0 +1,63 @@
+/**
+ * Optimizers over arbitrary lists of `tf.Variable`s, driven by an objective closure that returns the
+ * loss and one gradient per variable (the PyTorch `optimizer.step(closure)` pattern).
+ *
+ * - `lbfgs`: L-BFGS with the algorithm, defaults and stopping rules of `torch.optim.LBFGS` (PyTorch 1.13),
+ *   optionally with the strong-Wolfe line search (see `lbfgs.ts`).
+ * - `adam`: Adam (Kingma & Ba, ICLR 2015) with PyTorch defaults, optional sign-of-gradient input as used
+ *   by Inverting Gradients (Geiping et al., NeurIPS 2020) (see `adam.ts`).
+ * - `sgd`: SGD with optional heavy-ball momentum and weight decay, PyTorch semantics (see `sgd.ts`).
+ *
+ * All optimizers update the variables in place (`v.assign(...)`), dispose every intermediate tensor of a
+ * step (also when the objective throws), take ownership of (and dispose) the tensors the objective
+ * returns, and never write non-finite values into the variables: a non-finite loss or gradient stops the
+ * step, leaves the variables at their last finite-loss point and sets `diverged` (sticky).
+ */
+import { tf } from '../tf.js';
+import { LBFGSOptimizer, type LBFGSOptions } from './lbfgs.js';
+import { AdamOptimizer, type AdamOptions } from './adam.js';
+import { SGDOptimizer, type SGDOptions } from './sgd.js';
+
+export { LBFGSOptimizer, AdamOptimizer, SGDOptimizer };
+export type { LBFGSOptions, AdamOptions, SGDOptions };
+
+/** Evaluates the objective at the current values of the optimizer's variables. Returns fresh tensors
+ *  that the optimizer takes ownership of (and disposes): the scalar loss and one gradient per variable
+ *  (same shapes, same order). */
+export type Objective = () => { loss: tf.Scalar; grads: tf.Tensor[] };
+
+export interface Optimizer {
+  readonly name: string;
+  /** Number of objective evaluations so far (L-BFGS may evaluate several times per step). */
+  readonly evaluations: number;
+  /** True once an evaluation produced a non-finite loss or gradient (the step was stopped there and the
+   *  variables were left at their last finite point). Sticky. */
+  readonly diverged: boolean;
+  /** Current base learning rate. */
+  readonly learningRate: number;
+  /** Changes the learning rate used by subsequent steps (for step-decay schedules). */
+  setLearningRate(lr: number): void;
+  /** One optimisation step; returns the loss at the first evaluation of this step (like PyTorch's step(closure)). */
+  step(objective: Objective): number;
+  dispose(): void;
+}
+
+export type OptimizerName = 'lbfgs' | 'adam' | 'sgd';
+export type OptimizerOptions = LBFGSOptions | AdamOptions | SGDOptions;
+
+export function makeOptimizer(name: 'lbfgs', vars: tf.Variable[], opts?: LBFGSOptions): LBFGSOptimizer;
+export function makeOptimizer(name: 'adam', vars: tf.Variable[], opts?: AdamOptions): AdamOptimizer;
+export function makeOptimizer(name: 'sgd', vars: tf.Variable[], opts?: SGDOptions): SGDOptimizer;
+export function makeOptimizer(name: OptimizerName, vars: tf.Variable[], opts?: OptimizerOptions): Optimizer;
+export function makeOptimizer(name: OptimizerName, vars: tf.Variable[], opts: OptimizerOptions = {}): Optimizer {
+  switch (name) {
+    case 'lbfgs':
+      return new LBFGSOptimizer(vars, opts as LBFGSOptions);
+    case 'adam':
+      return new AdamOptimizer(vars, opts as AdamOptions);
+    case 'sgd':
+      return new SGDOptimizer(vars, opts as SGDOptions);
+    default:
+      throw new Error(`makeOptimizer: unknown optimizer '${String(name)}' (expected lbfgs, adam or sgd)`);
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * The one place fedattack takes TensorFlow.js from. Importing this module loads the union package
+ * (which registers every stock gradient), the wasm backend, and then fedattack's engine fixes —
+ * second-order-correct gradients, the missing gradients, corrected kernels — so that no model code can
+ * run before they are in place. See src/engine/gradients and src/engine/kernels.
+ */
+import { tf } from './tf-core.js';
+import { registerGradientFixes } from './gradients/index.js';
+import { registerKernelFixes } from './kernels/index.js';
+
+registerGradientFixes();
+registerKernelFixes('cpu');
+registerKernelFixes('wasm');
+
+export { tf };
+export type Tensor = tf.Tensor;
+export type Scalar = tf.Scalar;

@@ -1,0 +1,56 @@
+/**
+ * The CIFAR-style ConvNet that Inverting Gradients (Geiping et al. 2020, inversefed's `ConvNet`)
+ * attacks: eight 3x3 convolutions ('same'), each followed by batch normalisation and ReLU, widths
+ * w, 2w, 2w, 4w | 4w, 4w | 4w, 4w with a 3x3/3 max-pool after the 4th, 6th and 8th, then a dense layer
+ * to the classes. Width w defaults to 16 (inversefed used 64; pass width for that) to keep CPU runs
+ * practical. Batch normalisation uses the batch's statistics (train mode), as in the attack setting;
+ * pass batchNorm: false to drop it. PyTorch's default initialisation; BN γ = 1, β = 0.
+ */
+import { tf } from '../engine/tf.js';
+import { batchNorm, checkInput, conv, dense, flatten, initParams, type Init } from './layers.js';
+import type { Model, ModelOptions, Params } from './types.js';
+
+export function convnet(opts: ModelOptions): Model {
+  const [h, w, c] = opts.inputShape;
+  const k = opts.width ?? 16;
+  const bn = opts.batchNorm ?? true;
+  const widths = [k, 2 * k, 2 * k, 4 * k, 4 * k, 4 * k, 4 * k, 4 * k];
+  const poolAfter = new Set([3, 5, 7]);
+  let hh = h;
+  let ww = w;
+  for (let i = 0; i < 3; i++) {
+    hh = Math.floor((hh - 3) / 3) + 1;
+    ww = Math.floor((ww - 3) / 3) + 1;
+  }
+  if (hh < 1 || ww < 1) throw new Error(`convnet needs inputs of at least 27x27, got ${h}x${w}`);
+  const feat = hh * ww * 4 * k;
+  const shapes: [string, number[], Init][] = [];
+  const fanIn: Record<string, number> = {};
+  let cin = c;
+  widths.forEach((cout, i) => {
+    shapes.push([`conv${i}w`, [3, 3, cin, cout], { kind: 'torch-default' }], [`conv${i}b`, [cout], { kind: 'torch-default' }]);
+    fanIn[`conv${i}w`] = fanIn[`conv${i}b`] = 9 * cin;
+    if (bn) shapes.push([`bn${i}g`, [cout], { kind: 'const', value: 1 }], [`bn${i}b`, [cout], { kind: 'const', value: 0 }]);
+    cin = cout;
+  });
+  shapes.push(['fcw', [feat, opts.classes], { kind: 'torch-default' }], ['fcb', [opts.classes], { kind: 'torch-default' }]);
+  fanIn['fcw'] = fanIn['fcb'] = feat;
+  return {
+    name: 'convnet',
+    inputShape: opts.inputShape,
+    classes: opts.classes,
+    paramShapes: shapes.map(([n, s]) => [n, s]),
+    init: (seed: number): Params => initParams(shapes, seed, fanIn),
+    apply: (p: Params, x: tf.Tensor4D): tf.Tensor2D => {
+      checkInput('convnet', opts.inputShape, x);
+      let y = x;
+      for (let i = 0; i < widths.length; i++) {
+        y = conv(p, `conv${i}`, y, 1, 'same');
+        if (bn) y = batchNorm(p, `bn${i}`, y);
+        y = tf.relu(y);
+        if (poolAfter.has(i)) y = tf.maxPool(y, 3, 3, 'valid');
+      }
+      return dense(p, 'fc', flatten(y));
+    },
+  };
+}
