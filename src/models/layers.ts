@@ -37,7 +37,7 @@ export function param(p: Params, name: string): tf.Tensor {
 
 /** conv2d + bias, NHWC, filter [kh, kw, in, out]. */
 export function conv(p: Params, name: string, x: tf.Tensor4D, stride: number, pad: 'same' | 'valid' | number): tf.Tensor4D {
-  return tf.add(tf.conv2d(x, param(p, `${name}w`) as tf.Tensor4D, stride, pad as 'same', 'NHWC', 1, 'floor'), param(p, `${name}b`)) as tf.Tensor4D;
+  return tf.add(tf.conv2d(x, param(p, `${name}w`) as tf.Tensor4D, stride, pad as 'same'), param(p, `${name}b`)) as tf.Tensor4D;
 }
 
 /** x·W + b, W [in, out]. */

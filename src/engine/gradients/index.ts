@@ -22,9 +22,36 @@ export const savedOutputFixes = [sigmoidGrad, tanhGrad, expGrad, eluGrad, softma
 /** Gradients stock tfjs lacks. */
 export const missingGradients = [conv2DBackpropFilterGrad, maxPoolGradGrad, avgPoolGradGrad];
 
+const stock = new Map<string, tf.GradConfig | undefined>();
+
 let registered = false;
 export function registerGradientFixes(): void {
   if (registered) return;
-  for (const g of [...savedOutputFixes, ...missingGradients]) tf.registerGradient(g);
+  for (const g of [...savedOutputFixes, ...missingGradients]) {
+    stock.set(g.kernelName, tf.getGradient(g.kernelName));
+    tf.registerGradient(g);
+  }
   registered = true;
+}
+
+/**
+ * Runs fn with tfjs's stock gradients for the named kernels (for tests that prove the checks catch
+ * the defects), then puts the fixes back.
+ */
+export async function withStockGradients<T>(kernels: string[], fn: () => T | Promise<T>): Promise<T> {
+  const fixes = [...savedOutputFixes, ...missingGradients].filter((g) => kernels.includes(g.kernelName));
+  const unregister = (name: string): void => {
+    // tfjs has no unregisterGradient; a config without gradFunc makes the engine report it as missing
+    tf.registerGradient({ kernelName: name, gradFunc: undefined } as unknown as tf.GradConfig);
+  };
+  try {
+    for (const g of fixes) {
+      const s = stock.get(g.kernelName);
+      if (s) tf.registerGradient(s);
+      else unregister(g.kernelName);
+    }
+    return await fn();
+  } finally {
+    for (const g of fixes) tf.registerGradient(g);
+  }
 }

@@ -71,8 +71,8 @@ export class AdamOptimizer implements Optimizer {
     if (!(this.lr >= 0) || !(this.eps >= 0) || !(this.weightDecay >= 0)) {
       throw new Error('Adam: lr, eps and weightDecay must be >= 0');
     }
-    this.m = this.vars.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = this.vars.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.m = this.vars.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+    this.v = this.vars.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
   }
 
   get evaluations(): number {

@@ -94,7 +94,7 @@ export class SGDOptimizer implements Optimizer {
     if (!(this.lr >= 0) || !(this.momentum >= 0) || !(this.weightDecay >= 0)) {
       throw new Error('SGD: lr, momentum and weightDecay must be >= 0');
     }
-    this.bufs = this.momentum !== 0 ? this.vars.map((v) => tf.variable(tf.zerosLike(v), false)) : [];
+    this.bufs = this.momentum !== 0 ? this.vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false))) : [];
   }
 
   get evaluations(): number {

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/**
+ * fedattack — privacy and robustness attacks against federated learning, on TensorFlow.js.
+ * Entry point of the `fedattack` command.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { isUserError } from './errors.js';
+import { checkCommand } from './commands/check.js';
+
+class UsageError extends Error {}
+
+export async function main(args: string[]): Promise<void> {
+  let cli = yargs(args)
+    .scriptName('fedattack')
+    .usage('$0 <command> [options]')
+    .strict()
+    .demandCommand(1, 'name a command (see --help)')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  cli = checkCommand(cli);
+  await cli.parseAsync();
+}
+
+
+
+function report(e: unknown): number {
+  if (e instanceof UsageError || isUserError(e)) {
+    process.stderr.write(`fedattack: error: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const err = e as Error;
+  process.stderr.write(`fedattack: internal error: ${err?.message ?? String(e)}\n`);
+  if (process.env['FEDATTACK_DEBUG']) process.stderr.write(`${err?.stack ?? ''}\n`);
+  else process.stderr.write('(set FEDATTACK_DEBUG=1 for the stack trace; please report it)\n');
+  return 70;
+}
+
+// A closed pipe (`fedattack check | head`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
+main(hideBin(process.argv)).catch((e: unknown) => {
+  process.exitCode = report(e);
+});
