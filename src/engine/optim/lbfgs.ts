@@ -294,12 +294,14 @@ export class LBFGSOptimizer implements Optimizer {
       });
       if (out.loss.size !== 1) throw new Error(`LBFGS: loss must be a scalar, got shape [${out.loss.shape}]`);
       grad = tf.tidy(() => tf.concat(out.grads.map((g) => tf.reshape(tf.cast(g, 'float32'), [-1]))) as Vec);
-      stats = tf.tidy(() => {
+      const packed = tf.tidy(() => {
         const a = tf.abs(grad);
         const parts: tf.Tensor[] = [tf.reshape(tf.cast(out.loss, 'float32'), []), tf.max(a), tf.sum(a)];
         if (d) parts.push(tf.dot(grad, d));
         return tf.stack(parts);
-      }).dataSync();
+      });
+      stats = packed.dataSync();
+      packed.dispose();
     } finally {
       tf.dispose([out?.loss, ...(out?.grads ?? [])].filter((t): t is tf.Tensor => t instanceof tf.Tensor));
     }

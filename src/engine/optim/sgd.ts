@@ -56,12 +56,12 @@ export function firstOrderEvaluate(
       }
     });
     if (out.loss.size !== 1) throw new Error(`${who}: loss must be a scalar, got shape [${out.loss.shape}]`);
-    const stats = tf
-      .tidy(() => {
-        const l1 = tf.addN(out.grads.map((g) => tf.sum(tf.abs(tf.cast(g, 'float32')))));
-        return tf.stack([tf.reshape(tf.cast(out.loss, 'float32'), []), l1]);
-      })
-      .dataSync();
+    const packed = tf.tidy(() => {
+      const l1 = tf.addN(out.grads.map((g) => tf.sum(tf.abs(tf.cast(g, 'float32')))));
+      return tf.stack([tf.reshape(tf.cast(out.loss, 'float32'), []), l1]);
+    });
+    const stats = packed.dataSync();
+    packed.dispose();
     const loss = stats[0]!;
     const finite = Number.isFinite(loss) && Number.isFinite(stats[1]!);
     if (finite) update(out.grads);
