@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isUserError } from './errors.js';
 import { checkCommand } from './commands/check.js';
+import { benchCommand } from './commands/bench.js';
 
 class UsageError extends Error {}
 
@@ -25,6 +26,7 @@ export async function main(args: string[]): Promise<void> {
       throw err ?? new UsageError(msg);
     });
   cli = checkCommand(cli);
+  cli = benchCommand(cli);
   await cli.parseAsync();
 }
 

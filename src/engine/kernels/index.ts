@@ -2,18 +2,20 @@
  * fedattack's kernel fixes for TensorFlow.js 4.22.0, one file per kernel, registered per backend:
  * - Conv2DBackpropFilter as a convolution (wasm has none; cpu's own is ~4x slower end to end);
  * - MaxPoolGrad and MaxPoolWithArgmax in JavaScript (wasm's are wrong for some channel counts);
- * - AvgPoolGrad consistent with the forward pass under 'same' padding (cpu and wasm).
+ * - AvgPoolGrad consistent with the forward pass under 'same' padding (cpu and wasm);
+ * - Identity sharing storage instead of copying (wasm; the engine clones every saved tensor).
  */
 import { tf } from '../tf-core.js';
 import { conv2DBackpropFilterKernel } from './Conv2DBackpropFilter.js';
 import { maxPoolGradKernel } from './MaxPoolGrad.js';
 import { maxPoolWithArgmaxKernel } from './MaxPoolWithArgmax.js';
 import { avgPoolGradKernel } from './AvgPoolGrad.js';
+import { identityKernel } from './Identity.js';
 import { replaceKernel } from './util.js';
 
 const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
   cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel],
-  wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel],
+  wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel, identityKernel],
   webgpu: [avgPoolGradKernel],
 };
 
