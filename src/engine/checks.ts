@@ -51,6 +51,7 @@ export const OP_SPECS: OpSpec[] = [
   { name: 'elu', xShape: small, params: denseW, net: act(tf.elu) },
   { name: 'exp', xShape: small, params: denseW, net: act((t) => tf.exp(tf.mul(t, 0.5))) },
   { name: 'softmax', xShape: small, params: denseW, net: act((t) => tf.softmax(t, -1)) },
+  { name: 'pow', xShape: small, params: denseW, net: act((t) => tf.pow(tf.add(tf.square(t), 0.5), tf.mul(t, 0.3))) },
   { name: 'maxPool 2x2/2 valid', xShape: [B, 6, 6, 3], params: convW, net: pool((t) => tf.maxPool(t, 2, 2, 'valid')), eps: 1e-3, tol: 1e-2 },
   { name: 'maxPool 3x3/2 same', xShape: img, params: convW, net: pool((t) => tf.maxPool(t, 3, 2, 'same')), eps: 1e-3, tol: 1e-2 },
   { name: 'avgPool 2x2/2 valid', xShape: [B, 6, 6, 3], params: convW, net: pool((t) => tf.avgPool(t, 2, 2, 'valid')) },

@@ -16,11 +16,12 @@ import { maxPoolGrad } from './MaxPool_grad.js';
 import { conv2DBackpropFilterGrad } from './Conv2DBackpropFilter_grad.js';
 import { maxPoolGradGrad } from './MaxPoolGrad_grad.js';
 import { avgPoolGradGrad } from './AvgPoolGrad_grad.js';
+import { comparisonGrads } from './Comparison_grad.js';
 
 /** Saved-output defect (tfjs #3252): these kernels now save their input and recompute. */
 export const savedOutputFixes = [sigmoidGrad, tanhGrad, expGrad, eluGrad, softmaxGrad, powGrad, maxGrad, maxPoolGrad];
 /** Gradients stock tfjs lacks. */
-export const missingGradients = [conv2DBackpropFilterGrad, maxPoolGradGrad, avgPoolGradGrad];
+export const missingGradients = [conv2DBackpropFilterGrad, maxPoolGradGrad, avgPoolGradGrad, ...comparisonGrads];
 
 const stock = new Map<string, tf.GradConfig | undefined>();
 
