@@ -1,7 +1,8 @@
 /**
  * Backend choice with fallback. `auto` tries, in order:
  *   1. tensorflow via @tensorflow/tfjs-node-gpu (CUDA 11 + cuDNN 8), when its native addon exists and loads;
- *   2. webgpu via the `webgpu` package (Dawn/Vulkan), when installed and an adapter is found;
+ *   2. webgpu via the `webgpu` package (Dawn/Vulkan), when installed and an adapter is found (for now
+ *      only with FEDATTACK_EXPERIMENTAL_WEBGPU=1, see webgpu.ts);
  *   3. tensorflow via @tensorflow/tfjs-node (libtensorflow CPU);
  *   4. wasm (XNNPACK, SIMD; single-threaded in Node);
  *   5. cpu (plain JavaScript).
