@@ -1,0 +1,43 @@
+/**
+ * **gaussian** — send pure Gaussian noise (the Byzantine behaviour evaluated by Blanchard et al. 2017,
+ * "Machine Learning with Adversaries: Byzantine Tolerant Gradient Descent", NeurIPS; FLPoison's
+ * Gaussian attack).
+ *
+ *     x_byz ~ N(mu, sigma² I_d)
+ *
+ * Parameters: `sigma` (number ≥ 0, default 1, FLPoison's noise_std), `mu` (number, default 0).
+ * Blanchard et al. used sigma = 200; on a d = 1.66M CNN even sigma = 1 gives an update of norm
+ * ≈ sqrt(d) ≈ 1290, far above honest updates. Threat model: not omniscient, no training needed.
+ *
+ * Example: gaussian:sigma=100 → every coordinate an independent draw of N(0, 100²).
+ */
+import { canonicalSpec, type ComponentDecl } from '../../src/spec.js';
+import { updateDim, type CraftContext, type MaliciousCraft } from './types.js';
+
+export const gaussianDecl: ComponentDecl = {
+  name: 'gaussian',
+  summary: 'send N(mu, sigma^2) noise in every coordinate (Blanchard et al. 2017)',
+  params: {
+    sigma: { type: 'number', min: 0, default: 1, description: 'standard deviation of every coordinate' },
+    mu: { type: 'number', default: 0, description: 'mean of every coordinate' },
+  },
+};
+
+export class Gaussian implements MaliciousCraft {
+  readonly name: string;
+  readonly params: { sigma: number; mu: number };
+  readonly seesHonestUpdates = false;
+  readonly needsOwnUpdate = false;
+
+  constructor(
+    readonly sigma = 1,
+    readonly mu = 0,
+  ) {
+    this.name = canonicalSpec(gaussianDecl, { sigma, mu });
+    this.params = { sigma, mu };
+  }
+
+  craft(ctx: CraftContext): Float32Array {
+    return ctx.rng.normalArray(updateDim(this.name, ctx), this.mu, this.sigma);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Server-side aggregation: the contracts shared by every aggregator and pre-aggregator.
+ *
+ * Everything works on flattened updates: a stack of n `Float32Array`s of equal length d (one per
+ * client, in the order the harness lists them) and n relative weights (n_k, the clients' sample
+ * counts; only their ratios matter). The result is a new `Float32Array` of length d that the harness
+ * adds to the global model. Inputs are never modified and results never alias an input.
+ *
+ * ## Non-finite updates (NaN / ±Inf)
+ * A NaN or infinite coordinate cannot come from honest training that has not diverged, and one such
+ * coordinate poisons any sum. The policy, tested in test/aggregation.test.ts:
+ * - `mean` (FedAvg) throws `CorruptUpdateError`, naming the clients. The harness should call
+ *   `findCorruptUpdates` before aggregating, stop cleanly and report; the throw is the backstop.
+ * - Every robust aggregator and every chain first drops updates with any non-finite coordinate, then
+ *   runs on the rest with f' = max(0, f − dropped): each dropped update is counted as one of the f
+ *   Byzantine clients. Since n − k ≥ 2(f − k) + 3 whenever n ≥ 2f + 3, a precondition that held for
+ *   (n, f) still holds after dropping. `lastInfo.dropped` lists the dropped input indices.
+ * - Every aggregator checks its own output and throws `AggregatorError` rather than return a non-finite
+ *   vector (e.g. a float32 overflow of a mean of values near 3.4e38).
+ * Finite but absurdly large updates are what robust aggregators are for: median, trimmed mean, Krum,
+ * Bulyan, the geometric median, clipping and centered clipping bound their influence; `mean` does not,
+ * and `findCorruptUpdates(updates, { maxNorm })` lets the harness flag them.
+ */
+import { UserError } from '../../src/cli/errors.js';
+import type { ParamValue } from '../../src/spec.js';
+
+/** What one call to `aggregate` did, for logs and reports. Indices refer to the input stack. */
+export interface AggregationInfo {
+  /** Number of updates received. */
+  n: number;
+  /** Indices of updates dropped as non-finite. */
+  dropped: number[];
+  /** Indices of updates selected (Krum, Multi-Krum, Bulyan), where the rule selects. */
+  selected?: number[];
+  /** Iterations run (geomed, centered-clip). */
+  iterations?: number;
+}
+
+/** A server aggregation rule over a stack of flattened updates. */
+export interface Aggregator {
+  /** Canonical spec text, e.g. 'krum:f=2' or 'clip:bound=5+median'. */
+  readonly name: string;
+  /** Parameter values in force, defaults and run-supplied values filled in. */
+  readonly params: Readonly<Record<string, ParamValue>>;
+  /** Aggregate n updates (each of length d) with relative weights n_k; returns a new vector. */
+  aggregate(updates: Float32Array[], weights: number[]): Float32Array;
+  /** Throws AggregatorError if this rule cannot run with n updates per round (precondition). */
+  checkClients(n: number): void;
+  /** What the last `aggregate` call did. */
+  readonly lastInfo: AggregationInfo | undefined;
+  /** Forget state carried between rounds (centered-clip's center); no-op for stateless rules. */
+  reset(): void;
+}
+
+/** A transform of the stack applied before an aggregator (clipping, mixing, bucketing). */
+export interface PreAggregator {
+  readonly name: string;
+  readonly params: Readonly<Record<string, ParamValue>>;
+  /**
+   * Transform a stack of finite updates. `dropped` is how many non-finite updates were removed
+   * before this step (the effective f is max(0, f − dropped)). Returns new vectors and weights.
+   */
+  apply(updates: Float32Array[], weights: number[], dropped: number): Stack;
+  /** Number of vectors this step outputs for n inputs; throws AggregatorError on a bad n. */
+  outputCount(n: number): number;
+  /** Whether output vector i corresponds to input vector i (false for bucketing). */
+  readonly preservesIndices: boolean;
+}
+
+export interface Stack {
+  updates: Float32Array[];
+  weights: number[];
+}
+
+/** What a builder may need from the run: the configured Byzantine count and the seed. */
+export interface BuildContext {
+  /** The run's number of Byzantine clients (--byzantine); default for every `f` parameter. */
+  numByzantine?: number;
+  /** Seed for the rules that draw at random (bucketing, norm-clip noise). Default 0. */
+  seed?: number;
+}
+
+/** An aggregation request that cannot be met (precondition, malformed stack); user-facing. */
+export class AggregatorError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AggregatorError';
+  }
+}
+
+/** Non-finite updates reached `mean`; `corrupt` lists them. */
+export class CorruptUpdateError extends AggregatorError {
+  constructor(
+    message: string,
+    readonly corrupt: { index: number; nonFinite: number }[],
+  ) {
+    super(message);
+    this.name = 'CorruptUpdateError';
+  }
+}
