@@ -7,7 +7,10 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isUserError } from './errors.js';
 import { checkCommand } from './commands/check.js';
+import { trainCommand } from './commands/train.js';
+import { leakCommand } from './commands/leak.js';
 import { benchCommand } from './commands/bench.js';
+import { datasetsCommand } from './commands/datasets.js';
 
 class UsageError extends Error {}
 
@@ -26,7 +29,10 @@ export async function main(args: string[]): Promise<void> {
       throw err ?? new UsageError(msg);
     });
   cli = checkCommand(cli);
+  cli = trainCommand(cli);
+  cli = leakCommand(cli);
   cli = benchCommand(cli);
+  cli = datasetsCommand(cli);
   await cli.parseAsync();
 }
 

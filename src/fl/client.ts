@@ -1,0 +1,436 @@
+/**
+ * Federated clients and their local procedures.
+ *
+ * Data stays on the backend as one tensor for the whole training set (uploaded once per run); a client
+ * is just its list of sample indices, and every mini-batch is a `tf.gather` of an int32 index tensor —
+ * the only host→backend traffic of a local step is B indices. The loss is read back once per client,
+ * never per step.
+ *
+ * Local SGD (McMahan et al. 2017, Algorithm 1 ClientUpdate; PyTorch DataLoader(shuffle=True,
+ * drop_last=False) semantics):
+ * ```
+ *   w ← w_global
+ *   for each of E epochs: for each batch b of a fresh random order of the client's n samples (size B,
+ *   the last one possibly smaller; B = 0 means the full local dataset):
+ *       w ← w − η·( ∇ℓ(w; b) + μ·(w − w_global) )          ℓ = mean softmax cross-entropy over b
+ *   return Δ = w − w_global
+ * ```
+ * μ > 0 is FedProx's proximal term μ/2·‖w − w_global‖² (Li et al., MLSys 2020), whose gradient
+ * μ·(w − w_global) is added in closed form; μ = 0 runs exactly the FedAvg step (no extra op).
+ *
+ * Full-batch gradients (FedSGD, or B = 0) over more than {@link MAX_CHUNK} samples are accumulated over
+ * chunks, ∇ = Σ_c (|c|/n)·∇ℓ(w; c), so memory stays bounded.
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { tf } from '../engine/tf.js';
+import { softCrossEntropy } from '../engine/ops.js';
+import type { Dataset } from '../../datasets/types.js';
+import type { Model, ModelOptions, Params } from '../models/index.js';
+import type { ClientResult, ClientTask, LocalData, LocalHooks, LocalTrainConfig } from './types.js';
+
+/** Largest number of samples pushed through the model at once in a full-batch gradient. */
+export const MAX_CHUNK = 500;
+
+/** The training (or test) set on the backend: images [N, H, W, C] and int32 labels [N]. */
+export interface DataTensors {
+  x: tf.Tensor4D;
+  labels: tf.Tensor1D;
+  numClasses: number;
+}
+
+/** Uploads a dataset once: one image tensor and one label tensor. Dispose with {@link disposeData}. */
+export function dataTensors(ds: Dataset): DataTensors {
+  const [h, w, c] = ds.shape;
+  const n = ds.labels.length;
+  return {
+    x: tf.tensor4d(ds.images, [n, h, w, c], 'float32'),
+    labels: tf.tensor1d(ds.labels, 'int32'),
+    numClasses: ds.numClasses,
+  };
+}
+
+export function disposeData(d: DataTensors): void {
+  tf.dispose([d.x, d.labels]);
+}
+
+/** A federated client: an id and the indices of its samples in the training set. */
+export class Client {
+  readonly id: string;
+
+  constructor(
+    readonly index: number,
+    readonly indices: number[],
+    id?: string,
+  ) {
+    this.id = id ?? `client-${index}`;
+  }
+
+  get numSamples(): number {
+    return this.indices.length;
+  }
+
+  /** The client's data as a view on the shared training tensors. */
+  data(train: DataTensors): LocalData {
+    return { x: train.x, labels: train.labels, indices: this.indices, numClasses: train.numClasses };
+  }
+}
+
+/** One client per index list of a partition. */
+export function makeClients(parts: number[][], ids?: string[]): Client[] {
+  return parts.map((idx, k) => new Client(k, idx, ids?.[k]));
+}
+
+/** Parameter names in model order. */
+export function paramNames(model: Model): string[] {
+  return model.paramShapes.map(([n]) => n);
+}
+
+function toParams(names: string[], ts: tf.Tensor[]): Params {
+  const p: Params = {};
+  names.forEach((n, i) => (p[n] = ts[i]!));
+  return p;
+}
+
+function orderedList(names: string[], p: Params): tf.Tensor[] {
+  return names.map((n) => {
+    const t = p[n];
+    if (t === undefined) throw new Error(`missing parameter '${n}'`);
+    return t;
+  });
+}
+
+/**
+ * A gradient function over a model's parameters whose batch is set per call: returns the mean loss
+ * over the batch and one gradient per parameter (in `names` order). Call inside `tf.tidy`.
+ */
+function makeGradFn(model: Model, data: LocalData): (params: tf.Tensor[], batch: number[]) => { loss: tf.Scalar; grads: tf.Tensor[] } {
+  const names = paramNames(model);
+  let xb: tf.Tensor4D | null = null;
+  let yb: tf.Tensor | null = null;
+  const vg = tf.valueAndGrads((...ps: tf.Tensor[]) => softCrossEntropy(model.apply(toParams(names, ps), xb!), yb!));
+  return (params, batch) => {
+    const idx = tf.tensor1d(batch, 'int32');
+    xb = tf.gather(data.x, idx) as tf.Tensor4D;
+    yb = tf.cast(tf.oneHot(tf.gather(data.labels, idx), data.numClasses), 'float32');
+    const { value, grads } = vg(params);
+    xb = null;
+    yb = null;
+    return { loss: value as tf.Scalar, grads };
+  };
+}
+
+/**
+ * Mean loss and its gradient over `batch` (training-set indices), chunked above {@link MAX_CHUNK}
+ * samples: ∇ = Σ_c (|c|/n)·∇ℓ(c). Call inside `tf.tidy`.
+ */
+function batchGradient(
+  gradFn: ReturnType<typeof makeGradFn>,
+  params: tf.Tensor[],
+  batch: number[],
+): { loss: tf.Scalar; grads: tf.Tensor[] } {
+  if (batch.length <= MAX_CHUNK) return gradFn(params, batch);
+  let loss: tf.Tensor | null = null;
+  let grads: tf.Tensor[] | null = null;
+  for (let at = 0; at < batch.length; at += MAX_CHUNK) {
+    const chunk = batch.slice(at, at + MAX_CHUNK);
+    const w = chunk.length / batch.length;
+    const g = gradFn(params, chunk);
+    const wl = tf.mul(g.loss, w);
+    const wg = g.grads.map((t) => tf.mul(t, w));
+    loss = loss === null ? wl : tf.add(loss, wl);
+    grads = grads === null ? wg : grads.map((t, i) => tf.add(t, wg[i]!));
+  }
+  return { loss: loss as tf.Scalar, grads: grads! };
+}
+
+/**
+ * The gradient of the mean loss over all of the client's samples at `global` (FedSGD's client step),
+ * as fresh tensors, and that loss.
+ */
+export async function localGradient(task: ClientTask): Promise<{ grads: Params; loss: number }> {
+  const { model, global, data } = task;
+  const names = paramNames(model);
+  if (data.indices.length === 0) throw new Error('localGradient: the client has no samples');
+  const gradFn = makeGradFn(model, data);
+  const { loss, grads } = tf.tidy(() => {
+    const r = batchGradient(gradFn, orderedList(names, global), data.indices);
+    return { loss: r.loss, grads: r.grads };
+  });
+  const lossValue = (await loss.data())[0]!;
+  loss.dispose();
+  return { grads: toParams(names, grads), loss: lossValue };
+}
+
+/**
+ * Local SGD from `global` (see the file header), returning Δ = w_local − w_global as fresh tensors.
+ * `onStep` / `onEpoch` hooks are awaited after each step / epoch (lets progress bars draw).
+ */
+export async function localSgd(task: ClientTask, cfg: LocalTrainConfig): Promise<ClientResult> {
+  const { model, global, data, rng } = task;
+  const names = paramNames(model);
+  const n = data.indices.length;
+  if (n === 0) throw new Error('localSgd: the client has no samples');
+  if (!(Number.isInteger(cfg.epochs) && cfg.epochs >= 1)) throw new Error(`local epochs must be an integer >= 1, got ${cfg.epochs}`);
+  if (!(Number.isInteger(cfg.batchSize) && cfg.batchSize >= 0)) throw new Error(`batch size must be an integer >= 0, got ${cfg.batchSize}`);
+  const B = cfg.batchSize === 0 || cfg.batchSize >= n ? n : cfg.batchSize;
+  const mu = cfg.mu ?? 0;
+  const gradFn = makeGradFn(model, data);
+  const globals = orderedList(names, global);
+  const lrT = tf.scalar(cfg.lr);
+  const muT = mu !== 0 ? tf.scalar(mu) : null;
+  let params = globals;
+  let owned = false;
+  let lastEpochLoss: tf.Tensor | null = null;
+  const epochOrders: number[][] = [];
+  let steps = 0;
+  const totalSteps = cfg.epochs * Math.ceil(n / B);
+  try {
+    for (let e = 0; e < cfg.epochs; e++) {
+      const perm = rng.permutation(n);
+      const order = perm.map((i) => data.indices[i]!);
+      epochOrders.push(order);
+      let epochLoss: tf.Tensor = tf.scalar(0);
+      for (let at = 0; at < n; at += B) {
+        const batch = order.slice(at, at + B);
+        const prev = params;
+        const prevLoss = epochLoss;
+        const [next, loss] = tf.tidy(() => {
+          const { loss: l, grads } = batchGradient(gradFn, prev, batch);
+          const updated = prev.map((p, i) => {
+            let g = grads[i]!;
+            if (muT !== null) g = tf.add(g, tf.mul(muT, tf.sub(p, globals[i]!)));
+            return tf.sub(p, tf.mul(lrT, g));
+          });
+          return [updated, tf.add(prevLoss, tf.mul(l, batch.length))] as [tf.Tensor[], tf.Tensor];
+        });
+        if (owned) tf.dispose(prev);
+        prevLoss.dispose();
+        params = next;
+        owned = true;
+        epochLoss = loss;
+        steps++;
+        if (task.hooks?.onStep) await task.hooks.onStep(steps, totalSteps);
+      }
+      lastEpochLoss?.dispose();
+      lastEpochLoss = epochLoss;
+      if (task.hooks?.onEpoch) await task.hooks.onEpoch(e + 1, cfg.epochs);
+    }
+    const finalParams = params;
+    const delta = tf.tidy(() => finalParams.map((p, i) => tf.sub(p, globals[i]!)));
+    const loss = (await lastEpochLoss!.data())[0]! / n;
+    return {
+      kind: 'update',
+      delta: toParams(names, delta),
+      numSamples: n,
+      batchSize: B,
+      localSteps: steps,
+      epochs: cfg.epochs,
+      lr: cfg.lr,
+      loss,
+      epochOrders,
+    };
+  } finally {
+    if (owned) tf.dispose(params);
+    lastEpochLoss?.dispose();
+    lrT.dispose();
+    muT?.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parallel client training in worker threads.
+//
+// wasm runs on one thread in Node, so clients of a round are trained in parallel by a pool of worker
+// threads, each with its own TensorFlow.js on the same backend. A task carries the global model and
+// the client's samples (host arrays); the worker runs the same strategy code on a tensor of just that
+// client's data, with the same seeded stream, and sends back Δ and the metadata. The results are
+// bit-identical to in-process training (same kernels, same order of operations). This module is the
+// worker's entry point too (it serves tasks when started with `fedattackClientWorker` in workerData).
+
+/** What a worker needs to rebuild the model and the strategy. */
+export interface WorkerSetup {
+  backend: string;
+  model: ModelOptions & { name: string };
+  /** strategy.describe() of a built-in strategy (has `algorithm`). */
+  strategy: Record<string, unknown>;
+}
+
+export interface WorkerTask {
+  global: Record<string, Float32Array>;
+  images: Float32Array;
+  labels: Int32Array;
+  numClasses: number;
+  /** Seed and label of the client's stream (derivedRng(seed, label)). */
+  seed: number;
+  rngLabel: string;
+  /** Report progress every this many ms (0: never). */
+  progressMs: number;
+}
+
+type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'step'; step: number; steps: number }
+  | { type: 'epoch'; epoch: number; epochs: number }
+  | { type: 'done'; result: Omit<ClientResult, 'delta'> & { delta: Record<string, Float32Array> } }
+  | { type: 'error'; message: string };
+
+/** A pool of client-training worker threads. */
+export class ClientWorkerPool {
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly waiting: ((w: Worker) => void)[] = [];
+
+  private constructor() {}
+
+  /** Starts `size` workers on `setup.backend` and waits until each is ready. */
+  static async start(size: number, setup: WorkerSetup): Promise<ClientWorkerPool> {
+    const pool = new ClientWorkerPool();
+    try {
+      await Promise.all(Array.from({ length: size }, async () => {
+        const w = new Worker(new URL(import.meta.url), { workerData: { fedattackClientWorker: true, setup } });
+        pool.workers.push(w);
+        await new Promise<void>((resolve, reject) => {
+          const onMsg = (m: WorkerReply): void => {
+            cleanup();
+            if (m.type === 'ready') resolve();
+            else reject(new Error(`client worker failed to start: ${m.type === 'error' ? m.message : m.type}`));
+          };
+          const onErr = (e: Error): void => {
+            cleanup();
+            reject(e);
+          };
+          const cleanup = (): void => {
+            w.off('message', onMsg);
+            w.off('error', onErr);
+          };
+          w.on('message', onMsg);
+          w.on('error', onErr);
+        });
+        pool.idle.push(w);
+      }));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private acquire(): Promise<Worker> {
+    const w = this.idle.pop();
+    if (w !== undefined) return Promise.resolve(w);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private releaseWorker(w: Worker): void {
+    const next = this.waiting.shift();
+    if (next) next(w);
+    else this.idle.push(w);
+  }
+
+  /** Runs one client's local procedure on a free worker. Δ comes back as host arrays. */
+  async run(task: WorkerTask, hooks?: LocalHooks, onStart?: () => unknown): Promise<Omit<ClientResult, 'delta'> & { delta: Record<string, Float32Array> }> {
+    const w = await this.acquire();
+    try {
+      await onStart?.();
+      return await new Promise((resolve, reject) => {
+        const onMsg = (m: WorkerReply): void => {
+          if (m.type === 'step') void hooks?.onStep?.(m.step, m.steps);
+          else if (m.type === 'epoch') void hooks?.onEpoch?.(m.epoch, m.epochs);
+          else {
+            cleanup();
+            if (m.type === 'done') resolve(m.result);
+            else reject(new Error(m.type === 'error' ? m.message : `unexpected worker message ${m.type}`));
+          }
+        };
+        const onErr = (e: Error): void => {
+          cleanup();
+          reject(e);
+        };
+        const onExit = (code: number): void => {
+          cleanup();
+          reject(new Error(`client worker exited with code ${code}`));
+        };
+        const cleanup = (): void => {
+          w.off('message', onMsg);
+          w.off('error', onErr);
+          w.off('exit', onExit);
+        };
+        w.on('message', onMsg);
+        w.on('error', onErr);
+        w.on('exit', onExit);
+        w.postMessage(task);
+      });
+    } finally {
+      this.releaseWorker(w);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers.length = 0;
+    this.idle.length = 0;
+  }
+}
+
+async function serveClientWorker(setup: WorkerSetup): Promise<void> {
+  const port = parentPort!;
+  try {
+    const { selectBackend } = await import('../engine/backend.js');
+    const { createModel } = await import('../models/index.js');
+    const { makeStrategy } = await import('./algorithms.js');
+    const { Rng } = await import('../engine/rng.js');
+    const choice = await selectBackend(setup.backend);
+    if (choice.name !== setup.backend) throw new Error(`backend ${setup.backend} requested, ${choice.name} started`);
+    const { name: modelName, ...modelOptions } = setup.model;
+    const model = createModel(modelName, modelOptions);
+    const strategy = makeStrategy(String(setup.strategy['algorithm']), setup.strategy);
+    port.on('message', (task: WorkerTask) => {
+      void (async () => {
+        const n = task.labels.length;
+        const [h, w, c] = setup.model.inputShape;
+        const global: Params = {};
+        for (const [name, shape] of model.paramShapes) global[name] = tf.tensor(task.global[name]!, shape, 'float32');
+        const x = tf.tensor4d(task.images, [n, h, w, c], 'float32');
+        const labels = tf.tensor1d(task.labels, 'int32');
+        let last = 0;
+        const hooks: LocalHooks = {
+          onEpoch: (epoch, epochs) => port.postMessage({ type: 'epoch', epoch, epochs } satisfies WorkerReply),
+        };
+        if (task.progressMs > 0) {
+          hooks.onStep = (step, steps) => {
+            const now = performance.now();
+            if (now - last >= task.progressMs || step === steps) {
+              last = now;
+              port.postMessage({ type: 'step', step, steps } satisfies WorkerReply);
+            }
+          };
+        }
+        try {
+          const rng = new Rng(task.seed).fork(task.rngLabel);
+          const r = await strategy.clientUpdate({
+            model, global, data: { x, labels, indices: Array.from({ length: n }, (_, i) => i), numClasses: task.numClasses }, rng, hooks,
+          });
+          const delta: Record<string, Float32Array> = {};
+          for (const [name, t] of Object.entries(r.delta)) delta[name] = (await t.data()) as Float32Array;
+          tf.dispose(Object.values(r.delta));
+          port.postMessage({ type: 'done', result: { ...r, delta } } satisfies WorkerReply, Object.values(delta).map((a) => a.buffer as ArrayBuffer));
+        } catch (e) {
+          port.postMessage({ type: 'error', message: (e as Error)?.message ?? String(e) } satisfies WorkerReply);
+        } finally {
+          tf.dispose([x, labels, ...Object.values(global)]);
+        }
+      })();
+    });
+    port.postMessage({ type: 'ready' } satisfies WorkerReply);
+  } catch (e) {
+    port.postMessage({ type: 'error', message: (e as Error)?.message ?? String(e) } satisfies WorkerReply);
+  }
+}
+
+if (!isMainThread && (workerData as { fedattackClientWorker?: boolean } | null)?.fedattackClientWorker === true) {
+  void serveClientWorker((workerData as { setup: WorkerSetup }).setup);
+}
