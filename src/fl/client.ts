@@ -100,18 +100,27 @@ function orderedList(names: string[], p: Params): tf.Tensor[] {
 }
 
 /**
+ * Client-side training defense hook (adversarial training): replaces each batch x (targets one-hot) by
+ * what the local step trains on, at the current local parameters; `call` counts the batches of this
+ * local run (for seeding). Runs inside `tf.tidy`; returns a new tensor.
+ */
+export type BatchPerturb = (params: Params, x: tf.Tensor4D, targets: tf.Tensor, call: number) => tf.Tensor4D;
+
+/**
  * A gradient function over a model's parameters whose batch is set per call: returns the mean loss
  * over the batch and one gradient per parameter (in `names` order). Call inside `tf.tidy`.
  */
-function makeGradFn(model: Model, data: LocalData): (params: tf.Tensor[], batch: number[]) => { loss: tf.Scalar; grads: tf.Tensor[] } {
+function makeGradFn(model: Model, data: LocalData, perturb?: BatchPerturb): (params: tf.Tensor[], batch: number[]) => { loss: tf.Scalar; grads: tf.Tensor[] } {
   const names = paramNames(model);
   let xb: tf.Tensor4D | null = null;
   let yb: tf.Tensor | null = null;
+  let calls = 0;
   const vg = tf.valueAndGrads((...ps: tf.Tensor[]) => softCrossEntropy(model.apply(toParams(names, ps), xb!), yb!));
   return (params, batch) => {
     const idx = tf.tensor1d(batch, 'int32');
     xb = tf.gather(data.x, idx) as tf.Tensor4D;
     yb = tf.cast(tf.oneHot(tf.gather(data.labels, idx), data.numClasses), 'float32');
+    if (perturb) xb = perturb(toParams(names, params), xb, yb, calls++);
     const { value, grads } = vg(params);
     xb = null;
     yb = null;
@@ -165,7 +174,7 @@ export async function localGradient(task: ClientTask): Promise<{ grads: Params; 
  * Local SGD from `global` (see the file header), returning Δ = w_local − w_global as fresh tensors.
  * `onStep` / `onEpoch` hooks are awaited after each step / epoch (lets progress bars draw).
  */
-export async function localSgd(task: ClientTask, cfg: LocalTrainConfig): Promise<ClientResult> {
+export async function localSgd(task: ClientTask, cfg: LocalTrainConfig, perturb?: BatchPerturb): Promise<ClientResult> {
   const { model, global, data, rng } = task;
   const names = paramNames(model);
   const n = data.indices.length;
@@ -174,7 +183,7 @@ export async function localSgd(task: ClientTask, cfg: LocalTrainConfig): Promise
   if (!(Number.isInteger(cfg.batchSize) && cfg.batchSize >= 0)) throw new Error(`batch size must be an integer >= 0, got ${cfg.batchSize}`);
   const B = cfg.batchSize === 0 || cfg.batchSize >= n ? n : cfg.batchSize;
   const mu = cfg.mu ?? 0;
-  const gradFn = makeGradFn(model, data);
+  const gradFn = makeGradFn(model, data, perturb);
   const globals = orderedList(names, global);
   const lrT = tf.scalar(cfg.lr);
   const muT = mu !== 0 ? tf.scalar(mu) : null;

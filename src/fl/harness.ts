@@ -7,8 +7,10 @@
  *   for k ∈ S_t, honest:     result_k ← strategy.clientUpdate(w_t, data_k)   then each UpdateTransform
  *   for k ∈ S_t, malicious:  Δ_k ← behaviour.craft(ctx_k)   (ctx_k sees w_t, its data, the honest updates)
  *   for k ∈ S_t (in order):  every Observer gets Observation(t, k, Δ_k, n_k, B, steps, η, w_t, model)
+ *   any Δ_k with NaN/Inf:    nonFinite 'stop' (mean): throw NonFiniteUpdateError, nothing aggregated;
+ *                            'drop' (robust aggregators drop them): listed as droppedClients in the metrics
  *   w_{t+1} ← strategy.serverUpdate(w_t, aggregator.aggregate([Δ_k], [n_k]))
- *   every `evalEvery` rounds and at the last: test accuracy and loss of w_{t+1}
+ *   every `evalEvery` rounds and at the last: test accuracy and loss of w_{t+1}; extraMetrics(t, w_{t+1})
  *   checkpoint (params, round, metrics) when a run directory is given
  * ```
  * Clients with no samples are skipped when sampled (they have nothing to send). Every random draw
@@ -24,6 +26,7 @@
  */
 import { tf } from '../engine/tf.js';
 import { Rng } from '../engine/rng.js';
+import { UserError } from '../cli/errors.js';
 import type { Dataset } from '../../datasets/types.js';
 import { createModel, disposeParams, type Model, type ModelOptions, type Params } from '../models/index.js';
 import { CheckpointError, loadCheckpointParams, readCheckpointState, saveCheckpoint } from './checkpoint.js';
@@ -39,6 +42,25 @@ import type {
 /** A seeded stream for one purpose: `new Rng(seed).fork(label)`, e.g. label 'sample:3', 'client:3:17'. */
 export function derivedRng(seed: number, label: string): Rng {
   return new Rng(seed).fork(label);
+}
+
+/**
+ * An update with NaN/Inf coordinates reached an aggregator that cannot drop it (nonFinite 'stop'):
+ * the round is abandoned before aggregation, so no corrupt model is ever trained on or evaluated.
+ */
+export class NonFiniteUpdateError extends UserError {
+  constructor(
+    readonly round: number,
+    readonly clients: number[],
+    readonly completedRounds: number,
+  ) {
+    super(
+      `round ${round}: the update${clients.length > 1 ? 's' : ''} of client${clients.length > 1 ? 's' : ''} ${clients.join(', ')} contain${clients.length > 1 ? '' : 's'} NaN/Inf values; ` +
+        `the mean aggregator cannot use ${clients.length > 1 ? 'them' : 'it'}, so training stopped (${completedRounds} completed round${completedRounds === 1 ? '' : 's'} kept); ` +
+        'a robust aggregator (e.g. --aggregator median) drops such updates',
+    );
+    this.name = 'NonFiniteUpdateError';
+  }
 }
 
 /** Configuration keys that may change when a run is resumed (they do not change what is trained). */
@@ -91,6 +113,14 @@ export interface FederatedOptions {
   workers?: number;
   /** The options `model` was made with by createModel, when not just its inputShape and classes (worker threads rebuild it). */
   modelOptions?: Partial<ModelOptions>;
+  /**
+   * Updates with NaN/Inf coordinates: 'stop' (default: throw NonFiniteUpdateError before aggregating,
+   * for the mean) or 'drop' (the aggregator drops them itself, as every robust one does; the round's
+   * metrics list them as `droppedClients`).
+   */
+  nonFinite?: 'stop' | 'drop';
+  /** Extra per-round metrics of the new global model (e.g. a backdoor's attack success rate), merged into the round's metrics. */
+  extraMetrics?: (round: number, params: Params) => Promise<Record<string, number | null>>;
   /** Stop after this round as if interrupted (the checkpoint is written first). */
   stopAfterRound?: number;
   events?: HarnessEvents;
@@ -243,6 +273,7 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
       await o.events?.onRoundStart?.(round, sampled);
       const global = server.params;
       const sent = new Map<number, Sent>();
+      let corrupt: number[] = [];
       try {
         const behaviours = new Map<number, ClientBehaviour>();
         for (const k of sampled) {
@@ -361,6 +392,17 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
           for (const ob of o.observers ?? []) await ob.observe(obs, truth);
         }
 
+        // Updates with NaN/Inf coordinates never reach a mean; robust aggregators drop them.
+        const finite = order.map((k) => tf.tidy(() => {
+          const parts = Object.values(sent.get(k)!.delta).map((t) => tf.all(tf.isFinite(t)).cast('float32'));
+          return parts.length === 0 ? tf.scalar(1) : tf.min(tf.stack(parts));
+        }));
+        const finiteFlags = await Promise.all(finite.map(async (t) => (await t.data())[0] === 1));
+        tf.dispose(finite);
+        corrupt = order.filter((_, i) => !finiteFlags[i]);
+        if (corrupt.length > 0 && (o.nonFinite ?? 'stop') === 'stop') {
+          throw new NonFiniteUpdateError(round, corrupt, history.length > 0 ? history[history.length - 1]!.round : resumedFrom);
+        }
         if (order.length > 0) server.applyRound(order.map((k) => sent.get(k)!.delta), order.map((k) => sent.get(k)!.numSamples));
       } finally {
         for (const s of sent.values()) disposeParams(s.delta);
@@ -383,6 +425,8 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
       };
       const malicious = [...sent.values()].filter((s) => s.malicious).map((s) => s.client.index);
       if (malicious.length > 0) metrics.maliciousClients = malicious;
+      if (corrupt.length > 0) (metrics as RoundMetrics & { droppedClients?: number[] }).droppedClients = corrupt;
+      if (o.extraMetrics) Object.assign(metrics, await o.extraMetrics(round, server.params));
       history.push(metrics);
       if (o.checkpoint) {
         await saveCheckpoint(o.checkpoint.dir, {

@@ -8,6 +8,13 @@
  * - `report.md` / `report.html`: settings, partition summary, the per-round table, `accuracy.png`;
  * - `checkpoint/`: global parameters + round + metrics (see src/fl/checkpoint.ts).
  *
+ * Poisoning (src/fl/poisoning.ts): `--attack SPEC --byzantine F` makes a fixed set of F clients (drawn
+ * with the seed) malicious in the rounds they are sampled; `--aggregator SPEC` (default mean) is the
+ * server rule; `--client-defense pgd:…|fgsm:…` trains clients on adversarial examples. Under mean an
+ * update with NaN/Inf stops the run with one error line (metrics.json keeps the completed rounds);
+ * robust aggregators drop it (rounds[].droppedClients). With model-replacement every round reports
+ * rounds[].attackSuccessRate (backdoor accuracy on the triggered test inputs whose class ≠ target).
+ *
  * Options without a value keep their defaults out of yargs (so that `--resume` can tell what was given);
  * DEFAULTS below is the one place they are set.
  */
@@ -24,9 +31,13 @@ import { canonicalDatasetName, loadDataset, resolveDatasetDir, type LoadOptions 
 import { formatPartitionSummary, partition, summarizePartition, type PartitionSpec } from '../../fl/partition.js';
 import { ALGORITHM_NAMES, DEFAULTS as ALGO_DEFAULTS, makeStrategy } from '../../fl/algorithms.js';
 import { clientsPerRound } from '../../fl/server.js';
-import { runFederated, RESUME_MUTABLE_KEYS } from '../../fl/harness.js';
+import { NonFiniteUpdateError, runFederated, RESUME_MUTABLE_KEYS } from '../../fl/harness.js';
+import { adversarialStrategy, BackdoorEvaluator, behaviourFromCraft, chooseByzantine, harnessAggregator } from '../../fl/poisoning.js';
+import { buildAttack, describePoisoning, ModelReplacement } from '../../../attacks/poisoning/index.js';
+import { buildAggregator, describeAggregators, Mean } from '../../../defenses/aggregation/index.js';
+import { describeClientDefenses, parseAdversarial } from '../../../defenses/training/adversarial.js';
 import { readCheckpointState } from '../../fl/checkpoint.js';
-import type { RoundMetrics } from '../../fl/types.js';
+import type { Params, RoundMetrics } from '../../fl/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
 import { linePlot } from '../../io/plot.js';
 import { writeReport, type Cell } from '../../io/report.js';
@@ -75,6 +86,10 @@ interface TrainArgs extends CommonArgs {
   resume?: string;
   progress?: boolean;
   workers?: string | number;
+  attack?: string;
+  byzantine?: number;
+  aggregator?: string;
+  clientDefense?: string;
 }
 
 /** The settings that define a run (stored in the checkpoint and in metrics.json). */
@@ -97,6 +112,13 @@ export interface TrainConfig {
   trainSize?: number;
   testSize?: number;
   evalEvery: number;
+  /** Poisoning: attack spec and number F of malicious clients (a fixed set drawn with the seed). */
+  attack?: string;
+  byzantine?: number;
+  /** Server aggregation spec (absent: mean). */
+  aggregator?: string;
+  /** Adversarial training of the clients (pgd:… | fgsm:…). */
+  clientDefense?: string;
 }
 
 function parseBatchSize(v: unknown): number {
@@ -153,6 +175,23 @@ function explicitSettings(a: TrainArgs): Partial<TrainConfig> {
   if (a.trainSize !== undefined) s.trainSize = requireNumber('train-size', a.trainSize, { min: 1, integer: true });
   if (a.testSize !== undefined) s.testSize = requireNumber('test-size', a.testSize, { min: 1, integer: true });
   if (a.evalEvery !== undefined) s.evalEvery = requireNumber('eval-every', a.evalEvery, { min: 1, integer: true });
+  // Specs are checked here, before any data is loaded (SpecError: one line naming the problem).
+  if (a.byzantine !== undefined) s.byzantine = requireNumber('byzantine', a.byzantine, { min: 0, integer: true });
+  if (a.attack !== undefined) {
+    const text = String(a.attack).trim();
+    buildAttack(text);
+    s.attack = text;
+  }
+  if (a.aggregator !== undefined) {
+    const text = String(a.aggregator).trim();
+    buildAggregator(text, { numByzantine: s.byzantine ?? 0 });
+    s.aggregator = text;
+  }
+  if (a.clientDefense !== undefined) {
+    const text = String(a.clientDefense).trim();
+    parseAdversarial(text);
+    s.clientDefense = text;
+  }
   return s;
 }
 
@@ -182,7 +221,16 @@ function completeConfig(s: Partial<TrainConfig>, numClients?: number): TrainConf
   if (algorithm === 'fedprox') c.mu = s.mu ?? TRAIN_DEFAULTS.mu;
   if (s.trainSize !== undefined) c.trainSize = s.trainSize;
   if (s.testSize !== undefined) c.testSize = s.testSize;
+  if (s.attack !== undefined) c.attack = s.attack;
+  if (s.byzantine !== undefined) c.byzantine = s.byzantine;
+  if (s.aggregator !== undefined) c.aggregator = s.aggregator;
+  if (s.clientDefense !== undefined) c.clientDefense = s.clientDefense;
   return c;
+}
+
+/** The per-round metrics this command adds to the harness's (backdoor success, dropped updates). */
+function extra(m: RoundMetrics): { attackSuccessRate?: number | null; droppedClients?: number[] } {
+  return m as RoundMetrics & { attackSuccessRate?: number | null; droppedClients?: number[] };
 }
 
 function pct(v: number | null): string {
@@ -362,13 +410,36 @@ export async function trainHandler(a: TrainArgs): Promise<void> {
 
   // Model and algorithm.
   const model = createModel(config.model, { inputShape: train.shape, classes: train.numClasses });
-  const strategy = makeStrategy(config.algorithm, {
+  let strategy = makeStrategy(config.algorithm, {
     epochs: config.localEpochs, batchSize: config.batchSize, lr: config.lr, serverLr: config.serverLr,
     ...(config.mu !== undefined ? { mu: config.mu } : {}),
   });
+
+  // Poisoning and defenses.
+  const numByzantine = config.byzantine ?? 0;
+  if (config.attack !== undefined && numByzantine < 1) throw new UserError('--attack needs --byzantine F >= 1 (the number of malicious clients)');
+  if (config.attack === undefined && numByzantine > 0) throw new UserError('--byzantine needs --attack NAME (what the malicious clients do)');
+  if (numByzantine > config.clients) throw new UserError(`--byzantine ${numByzantine} exceeds the ${config.clients} clients`);
+  const flatAggregator = buildAggregator(config.aggregator ?? 'mean', { numByzantine, seed });
+  flatAggregator.checkClients(config.clientsPerRound);
+  const plainMean = flatAggregator instanceof Mean;
+  const attack = config.attack !== undefined ? buildAttack(config.attack) : null;
+  const byzantineClients = attack !== null ? chooseByzantine(config.clients, numByzantine, new Rng(seed).fork('byzantine')) : [];
+  const byzantineSet = new Set(byzantineClients);
+  const behaviour = attack !== null ? behaviourFromCraft(attack) : null;
+  let clientWorkers = workers;
+  if (config.clientDefense !== undefined) {
+    if (config.algorithm === 'fedsgd') throw new UserError('--client-defense needs --algorithm fedavg or fedprox (adversarial training changes the local SGD steps)');
+    strategy = adversarialStrategy(strategy, parseAdversarial(config.clientDefense));
+    clientWorkers = 1;
+  }
+  const backdoor = attack instanceof ModelReplacement ? new BackdoorEvaluator(test, attack) : null;
   log(`model: ${model.name} (${countParams(model).toLocaleString('en-US')} parameters)`);
   log(`algorithm: ${describeAlgorithm(config)}; ${config.clientsPerRound} of ${config.clients} clients per round; ${config.rounds} rounds`);
-  if (workers > 1) log(`worker threads: ${workers} (the clients of a round train in parallel; same results as --workers 1)`);
+  if (clientWorkers > 1) log(`worker threads: ${clientWorkers} (the clients of a round train in parallel; same results as --workers 1)`);
+  if (attack !== null) log(`attack: ${attack.name} by ${numByzantine} of ${config.clients} clients (${byzantineClients.join(', ')}), acting in the rounds they are sampled`);
+  log(`aggregator: ${flatAggregator.name}${plainMean ? ' (updates with NaN/Inf stop the run)' : ' (updates with NaN/Inf are dropped)'}`);
+  if (config.clientDefense !== undefined) log(`client defense: adversarial training ${config.clientDefense}${workers > 1 ? ' (in this thread: worker threads off)' : ''}`);
   log(`output: ${runDir}`);
 
   const { rounds: totalRounds, ...settingsForJson } = config;
@@ -385,6 +456,8 @@ export async function trainHandler(a: TrainArgs): Promise<void> {
     inputShape: train.shape,
     classes: train.numClasses,
     parameters: countParams(model),
+    ...(attack !== null ? { attackSpec: attack.name, byzantineClients } : {}),
+    aggregatorSpec: flatAggregator.name,
     partitionSummary: {
       minSamples: summary.minSamples, medianSamples: summary.medianSamples, maxSamples: summary.maxSamples,
       meanClasses: summary.meanClasses, minClasses: summary.minClasses, maxClasses: summary.maxClasses,
@@ -396,15 +469,23 @@ export async function trainHandler(a: TrainArgs): Promise<void> {
   const say = (line: string): void => (progress ? progress.log(line) : log(line));
   const roundLine = (m: RoundMetrics): string =>
     `round ${m.round}/${config.rounds}: accuracy ${pct(m.accuracy)}, test loss ${m.loss === null ? '—' : m.loss.toFixed(4)}, ` +
-    `train loss ${Number.isFinite(m.trainLoss) ? m.trainLoss.toFixed(4) : '—'}, ${m.seconds.toFixed(1)} s`;
+    `train loss ${Number.isFinite(m.trainLoss) ? m.trainLoss.toFixed(4) : '—'}` +
+    (extra(m).attackSuccessRate !== undefined ? `, attack success ${pct(extra(m).attackSuccessRate ?? null)}` : '') +
+    (extra(m).droppedClients !== undefined ? `, dropped non-finite updates of clients ${extra(m).droppedClients!.join(' ')}` : '') +
+    `, ${m.seconds.toFixed(1)} s`;
 
   if (a.resume !== undefined) log(`resuming after round ${resumeRound}`);
   let result;
+  let lastHistory: RoundMetrics[] = [];
   try {
     result = await runFederated({
       model, train, test, partition: parts, strategy, rounds: config.rounds, fraction: config.fraction, seed,
       ...(clientIds !== undefined ? { clientIds } : {}),
-      workers,
+      ...(plainMean ? {} : { aggregator: harnessAggregator(flatAggregator) }),
+      nonFinite: plainMean ? 'stop' : 'drop',
+      ...(behaviour !== null ? { behaviour: (k: number) => (byzantineSet.has(k) ? behaviour : undefined) } : {}),
+      ...(backdoor !== null ? { extraMetrics: async (_round: number, p: Params) => ({ attackSuccessRate: await backdoor.successRate(model, p) }) } : {}),
+      workers: clientWorkers,
       evalEvery: config.evalEvery,
       checkpoint: { dir: runDir, config: { ...config, ...(dataDir !== undefined ? { dataDir } : {}) }, backend: choice.name, resume: a.resume !== undefined },
       events: {
@@ -419,14 +500,22 @@ export async function trainHandler(a: TrainArgs): Promise<void> {
             }
           : {}),
         onRoundEnd: async (m, history) => {
+          lastHistory = history;
           say(roundLine(m));
           progress?.roundEnd(m.round, pct(m.accuracy));
           await writeJsonAtomic(metricsFile, { ...base, rounds: history, complete: false });
         },
       },
     });
+  } catch (e) {
+    if (e instanceof NonFiniteUpdateError) {
+      // Keep the metrics of the completed rounds, and say why the run stopped.
+      await writeJsonAtomic(metricsFile, { ...base, rounds: lastHistory, complete: false, stoppedAtRound: e.round, error: e.message });
+    }
+    throw e;
   } finally {
     progress?.stop();
+    backdoor?.dispose();
   }
   const params = result.params;
   tf.dispose(Object.values(params));
@@ -459,9 +548,13 @@ export async function trainHandler(a: TrainArgs): Promise<void> {
       {
         heading: 'Rounds',
         table: {
-          headers: ['round', 'test accuracy', 'test loss', 'train loss', 'seconds', 'clients'],
+          headers: ['round', 'test accuracy', 'test loss', 'train loss', ...(backdoor !== null ? ['attack success'] : []), 'seconds', 'clients',
+            ...(attack !== null ? ['malicious'] : []), ...(plainMean ? [] : ['dropped'])],
           rows: result.rounds.map((r) => [r.round, r.accuracy === null ? null : +r.accuracy.toFixed(4), r.loss === null ? null : +r.loss.toFixed(4),
-            Number.isFinite(r.trainLoss) ? +r.trainLoss.toFixed(4) : null, +r.seconds.toFixed(2), r.sampledClients.join(' ')]),
+            Number.isFinite(r.trainLoss) ? +r.trainLoss.toFixed(4) : null,
+            ...(backdoor !== null ? [extra(r).attackSuccessRate == null ? null : +extra(r).attackSuccessRate!.toFixed(4)] : []),
+            +r.seconds.toFixed(2), r.sampledClients.join(' '),
+            ...(attack !== null ? [(r.maliciousClients ?? []).join(' ')] : []), ...(plainMean ? [] : [(extra(r).droppedClients ?? []).join(' ')])]),
         },
         images: [{ path: 'accuracy.png', caption: 'Test accuracy of the global model per round' }],
       },
@@ -498,6 +591,10 @@ export function trainCommand(y: Argv): Argv {
         .option('eval-every', { type: 'number', describe: 'evaluate every N rounds (and after the last)', defaultDescription: String(TRAIN_DEFAULTS.evalEvery) })
         .option('resume', { type: 'string', describe: 'continue the run in DIR from its last completed round (same settings; --rounds may grow)' })
         .option('workers', { type: 'string', describe: 'worker threads training the clients of a round in parallel (wasm/cpu; a number or auto = one per core, at most 8; results do not change)', defaultDescription: 'auto' })
+        .option('attack', { type: 'string', describe: `poisoning attack of the --byzantine clients, NAME[:k=v,...]:\n${describePoisoning()}` })
+        .option('byzantine', { type: 'number', describe: 'number F of malicious clients (a fixed set drawn with the seed; they act in the rounds they are sampled)' })
+        .option('aggregator', { type: 'string', describe: `server aggregation, a chain like norm-clip:bound=5+median:\n${describeAggregators()}`, defaultDescription: 'mean' })
+        .option('client-defense', { type: 'string', describe: `adversarial training of the clients:\n${describeClientDefenses()}` })
         .option('progress', { type: 'boolean', describe: 'progress bars on stderr (default: when stderr is a terminal and not --json)' }),
     async (argv) => {
       await trainHandler(argv as unknown as TrainArgs);

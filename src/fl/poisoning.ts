@@ -1,0 +1,147 @@
+/**
+ * Poisoning in the federated harness: adapters from the pure attack and aggregation building blocks
+ * (attacks/poisoning/, defenses/aggregation/, which work on flat Float32Array updates) to the
+ * harness's interfaces (ClientBehaviour, Aggregator over Params), the fixed Byzantine set, and the
+ * backdoor attack-success-rate evaluation.
+ *
+ * A malicious client, in a round where it is sampled (the harness runs it after every honest client
+ * of the round, so the honest updates exist):
+ * ```
+ *   needsOwnUpdate:     data ← poisonData(data)  (label-flip: relabel; model-replacement: stamp the
+ *                       trigger on a fraction of its samples with the target label), ownUpdate ← local training
+ *   seesHonestUpdates:  honest ← the round's honest updates, flattened
+ *   send flatToParams(craft({honest, ownUpdate, n, f, rng, globalParams, serverLr, dim}))
+ * ```
+ */
+import { tf } from '../engine/tf.js';
+import type { Rng } from '../engine/rng.js';
+import type { Dataset } from '../../datasets/types.js';
+import type { MaliciousCraft, LocalSamples, CraftContext } from '../../attacks/poisoning/index.js';
+import { backdoorTestSet, ModelReplacement } from '../../attacks/poisoning/index.js';
+import type { Aggregator as FlatAggregator } from '../../defenses/aggregation/index.js';
+import type { Model, Params } from '../models/index.js';
+import { adversarialExamples, type AdversarialOptions } from '../../defenses/training/adversarial.js';
+import { dataTensors, disposeData, localSgd, type DataTensors } from './client.js';
+import { evaluate } from './evaluate.js';
+import { flatToParams, fromFlatAggregator, paramsToFlat } from './server.js';
+import type { Aggregator, ClientBehaviour, ClientResult, ClientTask, LocalData, RoundContext, Strategy } from './types.js';
+
+/** The F malicious client indices of a run: F distinct indices of 0..K-1 drawn with the seed, ascending. */
+export function chooseByzantine(numClients: number, numByzantine: number, rng: Rng): number[] {
+  if (!(Number.isInteger(numByzantine) && numByzantine >= 0 && numByzantine <= numClients)) {
+    throw new Error(`the number of Byzantine clients must be an integer in 0..${numClients}, got ${numByzantine}`);
+  }
+  return rng.sample(numClients, numByzantine).sort((a, b) => a - b);
+}
+
+/** A client's rows of the (device) training set as host arrays. */
+async function localSamples(data: LocalData): Promise<LocalSamples> {
+  const [, h, w, c] = data.x.shape;
+  const idx = tf.tensor1d(data.indices, 'int32');
+  try {
+    const x = tf.gather(data.x, idx);
+    const y = tf.gather(data.labels, idx);
+    try {
+      return { images: (await x.data()) as Float32Array, labels: (await y.data()) as Int32Array, shape: [h, w, c], numClasses: data.numClasses };
+    } finally {
+      tf.dispose([x, y]);
+    }
+  } finally {
+    idx.dispose();
+  }
+}
+
+/** Turns a {@link MaliciousCraft} into the harness's {@link ClientBehaviour} (see the file header). */
+export function behaviourFromCraft(attack: MaliciousCraft): ClientBehaviour {
+  return {
+    name: attack.name,
+    async craft(ctx: RoundContext): Promise<Params> {
+      let ownUpdate: Float32Array | undefined;
+      if (attack.needsOwnUpdate) {
+        let data = ctx.data;
+        let owned: DataTensors | null = null;
+        if (attack.poisonData) {
+          const poisoned = attack.poisonData(await localSamples(ctx.data), ctx.rng.fork('poison'));
+          const [h, w, c] = poisoned.shape;
+          const n = poisoned.labels.length;
+          owned = { x: tf.tensor4d(poisoned.images, [n, h, w, c], 'float32'), labels: tf.tensor1d(poisoned.labels, 'int32'), numClasses: poisoned.numClasses };
+          data = { x: owned.x, labels: owned.labels, indices: Array.from({ length: n }, (_, i) => i), numClasses: poisoned.numClasses };
+        }
+        try {
+          const r = await ctx.trainLocal(data);
+          try {
+            ownUpdate = paramsToFlat(r.delta);
+          } finally {
+            tf.dispose(Object.values(r.delta));
+          }
+        } finally {
+          if (owned !== null) disposeData(owned);
+        }
+      }
+      const globalFlat = paramsToFlat(ctx.globalParams);
+      const cctx: CraftContext = {
+        honest: attack.seesHonestUpdates ? ctx.honestUpdates.map((u) => paramsToFlat(u)) : [],
+        numClients: ctx.numClients,
+        numByzantine: ctx.numMalicious,
+        rng: ctx.rng.fork('craft'),
+        globalParams: globalFlat,
+        serverLr: ctx.serverLr,
+        dim: globalFlat.length,
+        ...(ownUpdate !== undefined ? { ownUpdate } : {}),
+      };
+      return flatToParams(attack.craft(cctx), ctx.globalParams);
+    },
+  };
+}
+
+/** The harness Aggregator for a flat aggregator of defenses/aggregation (a plain `mean` keeps the harness's tensor mean). */
+export function harnessAggregator(flat: FlatAggregator): Aggregator {
+  return fromFlatAggregator(flat);
+}
+
+/**
+ * Attack success rate of a backdoor: the fraction of triggered test inputs whose true class is not
+ * the target that the model classifies as the target (accuracy on backdoorTestSet).
+ */
+export class BackdoorEvaluator {
+  private readonly data: DataTensors | null;
+
+  constructor(test: Dataset, attack: ModelReplacement) {
+    const bd = backdoorTestSet({ images: test.images, labels: test.labels, shape: test.shape, numClasses: test.numClasses }, attack.trigger, attack.target);
+    this.data = bd.labels.length === 0 ? null : dataTensors({ ...test, images: bd.images, labels: bd.labels, users: undefined } as Dataset);
+  }
+
+  async successRate(model: Model, params: Params): Promise<number | null> {
+    if (this.data === null) return null;
+    return (await evaluate(model, params, this.data)).accuracy;
+  }
+
+  dispose(): void {
+    if (this.data !== null) disposeData(this.data);
+  }
+}
+
+/**
+ * Client-side adversarial training (--client-defense pgd:… | fgsm:…): the strategy's local SGD, with
+ * every mini-batch replaced by its adversarial version (defenses/training/adversarial.ts) at the
+ * current local parameters. Local-update strategies only (fedavg, fedprox); runs in the main thread.
+ * Malicious clients that train (label-flip, model-replacement) use the same local procedure.
+ */
+export function adversarialStrategy(base: Strategy, opts: AdversarialOptions): Strategy {
+  const d = base.describe();
+  if (base.kind !== 'update' || (d['algorithm'] !== 'fedavg' && d['algorithm'] !== 'fedprox')) {
+    throw new Error(`adversarial training needs a local-SGD strategy (fedavg or fedprox), not ${String(d['algorithm'] ?? base.name)}`);
+  }
+  const cfg = { epochs: Number(d['epochs']), batchSize: Number(d['batchSize']), lr: Number(d['lr']), mu: Number(d['mu'] ?? 0) };
+  return {
+    name: `${base.name}+${opts.kind}`,
+    kind: base.kind,
+    clientUpdate: (task: ClientTask): Promise<ClientResult> => {
+      const seed = task.rng.fork('adversarial').int(2 ** 31 - 1);
+      return localSgd(task, cfg, (params, x, targets, call) => adversarialExamples(task.model, params, x, targets, opts, seed + call));
+    },
+    serverUpdate: (global, aggregate) => base.serverUpdate(global, aggregate),
+    // Another algorithm name: worker threads (which rebuild built-in strategies) refuse it.
+    describe: () => ({ ...d, algorithm: `${String(d['algorithm'])}+${opts.kind}`, clientDefense: { ...opts } }),
+  };
+}
