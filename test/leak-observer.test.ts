@@ -47,3 +47,27 @@ test('iDLG recovers observed FedSGD client gradients in a run; oversized batches
     await removeDir(out);
   }
 });
+
+test('fedattack train --leak idlg writes per-client reconstructions, metrics and a report section', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+  const out = await makeTempDir();
+  try {
+    const r = spawnSync(process.execPath, [main, 'train', '--backend', 'wasm', '--dataset', 'synthetic', '--train-size', '60', '--test-size', '40',
+      '--model', 'lenet', '--algorithm', 'fedsgd', '--clients', '60', '--fraction', '0.05', '--rounds', '1', '--workers', '1',
+      '--leak', 'idlg', '--leak-clients', '1', '--leak-iterations', '40', '--out', out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const m = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')) as { leakage: { psnr: number; labelAccuracy: number; images: { reconstruction: string } }[] };
+    assert.equal(m.leakage.length, 1);
+    assert.equal(m.leakage[0]!.labelAccuracy, 1);
+    assert.ok(existsSync(path.join(out, m.leakage[0]!.images.reconstruction)));
+    assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /## Gradient leakage on observed clients/);
+    const bad = spawnSync(process.execPath, [main, 'train', '--leak', 'dgl', '--out', path.join(out, 'x')], { encoding: 'utf8' });
+    assert.notEqual(bad.status, 0);
+    assert.doesNotMatch(bad.stderr, /\n\s+at /);
+  } finally {
+    await removeDir(out);
+  }
+});

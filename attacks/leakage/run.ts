@@ -200,7 +200,9 @@ export function scoreReconstruction(rec: Reconstruction, truth: GroundTruth, sha
     psnr: m.mean.psnr,
     ssim: m.mean.ssim,
     labelAccuracy: labelAccuracy(perImage.map((p) => p.predictedLabel), perImage.map((p) => p.trueLabel)),
-    labelMultisetAccuracy: labelMultisetAccuracy(rec.labels, truth.labels),
+    // more true samples than reconstructions (a multi-step update): compare with the matched samples' labels
+    labelMultisetAccuracy: labelMultisetAccuracy(rec.labels,
+      truth.labels.length === rec.labels.length ? truth.labels : perImage.map((p) => p.trueLabel)),
     perImage,
   };
 }

@@ -41,6 +41,8 @@ import type { Params, RoundMetrics } from '../../fl/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
 import { linePlot } from '../../io/plot.js';
 import { writeReport, type Cell } from '../../io/report.js';
+import { leakageObserver } from '../../fl/leak-observer.js';
+import { getLeakageAttack } from '../../../attacks/leakage/index.js';
 import { outDir, requireNumber, withCommonOptions, type CommonArgs } from '../options.js';
 import { UserError } from '../errors.js';
 
@@ -65,6 +67,10 @@ export const TRAIN_DEFAULTS = {
 } as const;
 
 interface TrainArgs extends CommonArgs {
+  leak?: string;
+  leakClients?: number;
+  leakRounds?: number;
+  leakIterations?: number;
   dataset?: string;
   dataDir?: string;
   model?: string;
@@ -441,6 +447,19 @@ export async function trainHandler(a: TrainArgs): Promise<void> {
   log(`aggregator: ${flatAggregator.name}${plainMean ? ' (updates with NaN/Inf stop the run)' : ' (updates with NaN/Inf are dropped)'}`);
   if (config.clientDefense !== undefined) log(`client defense: adversarial training ${config.clientDefense}${workers > 1 ? ' (in this thread: worker threads off)' : ''}`);
   log(`output: ${runDir}`);
+  let leakObs: ReturnType<typeof leakageObserver> | null = null;
+  if (a.leak !== undefined) {
+    const attackName = getLeakageAttack(String(a.leak)).name;
+    const leakClients = requireNumber('leak-clients', a.leakClients ?? 1, { min: 1, integer: true });
+    const leakRounds = requireNumber('leak-rounds', a.leakRounds ?? 1, { min: 1, integer: true });
+    const leakIterations = a.leakIterations === undefined ? undefined : requireNumber('leak-iterations', a.leakIterations, { min: 1, integer: true });
+    leakObs = leakageObserver({
+      attack: attackName, clients: leakClients, rounds: leakRounds, seed, train, outDir: runDir,
+      ...(leakIterations !== undefined ? { iterations: leakIterations } : {}), log,
+    });
+    log(`leakage: ${attackName} on ${leakClients} honest client(s) per round in rounds 1..${leakRounds}` +
+      (config.algorithm === 'fedsgd' ? ' (FedSGD gradients)' : ' (FedAvg updates read as pseudo-gradients −Δ/(lr·steps))'));
+  }
 
   const { rounds: totalRounds, ...settingsForJson } = config;
   const base = {
@@ -486,6 +505,7 @@ export async function trainHandler(a: TrainArgs): Promise<void> {
       ...(behaviour !== null ? { behaviour: (k: number) => (byzantineSet.has(k) ? behaviour : undefined) } : {}),
       ...(backdoor !== null ? { extraMetrics: async (_round: number, p: Params) => ({ attackSuccessRate: await backdoor.successRate(model, p) }) } : {}),
       workers: clientWorkers,
+      ...(leakObs !== null ? { observers: [leakObs] } : {}),
       evalEvery: config.evalEvery,
       checkpoint: { dir: runDir, config: { ...config, ...(dataDir !== undefined ? { dataDir } : {}) }, backend: choice.name, resume: a.resume !== undefined },
       events: {
@@ -530,6 +550,7 @@ export async function trainHandler(a: TrainArgs): Promise<void> {
     ...(result.resumedFrom > 0 ? { resumedFrom: result.resumedFrom } : {}),
     seconds,
     complete: true,
+    ...(leakObs !== null ? { leakage: leakObs.records } : {}),
   };
   await writeJsonAtomic(metricsFile, metrics);
 
@@ -558,6 +579,22 @@ export async function trainHandler(a: TrainArgs): Promise<void> {
         },
         images: [{ path: 'accuracy.png', caption: 'Test accuracy of the global model per round' }],
       },
+      ...(leakObs !== null ? [{
+        heading: 'Gradient leakage on observed clients',
+        text: `The server ran ${String(a.leak)} on what it observed of honest clients (their gradient or update, the model, the sample count). ` +
+          (config.algorithm === 'fedsgd' ? 'FedSGD clients send one full-batch gradient: the whole batch is reconstructed.'
+            : 'FedAvg clients send a multi-step update, read as a pseudo-gradient −Δ/(lr·steps): one mini-batch of images is reconstructed and matched one-to-one to the best of all the client\'s samples.'),
+        table: {
+          headers: ['round', 'client', 'kind', 'samples', 'batch', 'local steps', 'PSNR (dB)', 'SSIM', 'label acc.', 'note'],
+          rows: leakObs.records.map((r) => [r.round, r.clientId, r.kind, r.numSamples, r.batch, r.localSteps,
+            r.psnr === undefined ? null : +r.psnr.toFixed(2), r.ssim === undefined ? null : +r.ssim.toFixed(3),
+            r.labelAccuracy === undefined ? null : pct(r.labelAccuracy), r.skipped ?? (r.pseudoGradient ? 'pseudo-gradient' : '')]),
+        },
+        images: leakObs.records.filter((r) => r.images).flatMap((r) => [
+          { path: r.images!.groundTruth, caption: `round ${r.round}, client ${r.clientId}: ground truth` },
+          { path: r.images!.reconstruction, caption: `round ${r.round}, client ${r.clientId}: reconstruction` },
+        ]),
+      }] : []),
       { heading: 'Reproduce', code: `${reproduceCommand(config, seed, choice.name, dataDir)}\n# continue this run to more rounds: fedattack train --resume ${runDir} --rounds N` },
     ],
   });
@@ -595,6 +632,10 @@ export function trainCommand(y: Argv): Argv {
         .option('byzantine', { type: 'number', describe: 'number F of malicious clients (a fixed set drawn with the seed; they act in the rounds they are sampled)' })
         .option('aggregator', { type: 'string', describe: `server aggregation, a chain like norm-clip:bound=5+median:\n${describeAggregators()}`, defaultDescription: 'mean' })
         .option('client-defense', { type: 'string', describe: `adversarial training of the clients:\n${describeClientDefenses()}` })
+        .option('leak', { type: 'string', choices: ['dlg', 'idlg', 'ig'], describe: 'run this gradient-leakage attack on observed honest clients' })
+        .option('leak-clients', { type: 'number', describe: 'honest clients attacked per round', defaultDescription: '1' })
+        .option('leak-rounds', { type: 'number', describe: 'attack the clients of rounds 1..R', defaultDescription: '1' })
+        .option('leak-iterations', { type: 'number', describe: "optimiser steps of the leakage attack (default: the attack's own)" })
         .option('progress', { type: 'boolean', describe: 'progress bars on stderr (default: when stderr is a terminal and not --json)' }),
     async (argv) => {
       await trainHandler(argv as unknown as TrainArgs);
