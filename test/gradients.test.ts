@@ -120,3 +120,31 @@ test('wasm MaxPoolGrad and MaxPoolWithArgmax agree with cpu (3 channels, 8x8, wh
   assert.deepEqual(Array.from(wasm.g), Array.from(cpu.g));
   assert.deepEqual(Array.from(wasm.idx), Array.from(cpu.idx));
 });
+
+test('wasm Conv2DBackpropInput (as an XNNPACK convolution) and transposed BatchMatMul agree with cpu', async () => {
+  const rng = new Rng(11);
+  const cases = [[7, 3, 1, 'same'], [7, 3, 2, 'same'], [8, 5, 2, 2], [9, 3, 2, 'valid'], [32, 5, 2, 2], [6, 2, 2, 'valid'], [8, 5, 1, 2]] as const;
+  const run = (): number[][] => cases.map(([H, k, s, pad]) => tf.tidy(() => {
+    const xs: [number, number, number, number] = [2, H, H, 3];
+    const info = tf.backend_util.computeConv2DInfo(xs, [k, k, 3, 4], s, 1, pad);
+    const dy = tf.tensor4d(new Rng(H * 31 + k).normalArray(2 * info.outHeight * info.outWidth * 4), [2, info.outHeight, info.outWidth, 4]);
+    const w = tf.tensor4d(new Rng(k).normalArray(k * k * 12), [k, k, 3, 4]);
+    return Array.from(tf.conv2dTranspose(dy, w, xs, s, pad as 'same').dataSync());
+  }));
+  const [av, bv, cv] = [rng.normalArray(6 * 5), rng.normalArray(6 * 4), rng.normalArray(4 * 5)];
+  const mm = (): number[][] => tf.tidy(() => {
+    const a = tf.tensor2d(av, [6, 5]);
+    const b = tf.tensor2d(bv, [6, 4]);
+    const c = tf.tensor2d(cv, [4, 5]);
+    return [Array.from(tf.matMul(a, b, true, false).dataSync()), Array.from(tf.matMul(a, c, false, true).dataSync()), Array.from(tf.matMul(b, a, true, false).dataSync())];
+  });
+  await tf.setBackend('cpu');
+  const cpu = run();
+  const cpuMm = mm();
+  await tf.setBackend('wasm');
+  const wasm = run();
+  const wasmMm = mm();
+  await tf.setBackend('cpu');
+  cases.forEach((c, i) => cpu[i]!.forEach((v, j) => assert.ok(Math.abs(v - wasm[i]![j]!) < 1e-4 * (1 + Math.abs(v)), `${c.join(' ')} [${j}] ${wasm[i]![j]} vs ${v}`)));
+  cpuMm.forEach((m, i) => m.forEach((v, j) => assert.ok(Math.abs(v - wasmMm[i]![j]!) < 1e-4 * (1 + Math.abs(v)), `matMul ${i} [${j}]`)));
+});

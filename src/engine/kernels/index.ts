@@ -3,7 +3,8 @@
  * - Conv2DBackpropFilter as a convolution (wasm has none; cpu's own is ~4x slower end to end);
  * - MaxPoolGrad and MaxPoolWithArgmax in JavaScript (wasm's are wrong for some channel counts);
  * - AvgPoolGrad consistent with the forward pass under 'same' padding (cpu and wasm);
- * - Identity sharing storage instead of copying (wasm; the engine clones every saved tensor).
+ * - Identity sharing storage instead of copying (wasm; the engine clones every saved tensor);
+ * - Conv2DBackpropInput as an XNNPACK convolution, and transposed BatchMatMul via Transpose (wasm, speed).
  */
 import { tf } from '../tf-core.js';
 import { conv2DBackpropFilterKernel } from './Conv2DBackpropFilter.js';
@@ -11,11 +12,14 @@ import { maxPoolGradKernel } from './MaxPoolGrad.js';
 import { maxPoolWithArgmaxKernel } from './MaxPoolWithArgmax.js';
 import { avgPoolGradKernel } from './AvgPoolGrad.js';
 import { identityKernel } from './Identity.js';
+import { conv2DBackpropInputKernel } from './Conv2DBackpropInput.js';
+import { batchMatMulKernel } from './BatchMatMul.js';
 import { replaceKernel } from './util.js';
 
 const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
   cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel],
-  wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel, identityKernel],
+  wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel, identityKernel,
+    conv2DBackpropInputKernel, batchMatMulKernel],
   webgpu: [avgPoolGradKernel],
 };
 
