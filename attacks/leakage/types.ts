@@ -15,27 +15,18 @@
  */
 import { tf } from '../../src/engine/tf.js';
 import type { Model, Params } from '../../src/models/index.js';
+import type { Observation as FlObservation } from '../../src/fl/types.js';
 
 export type { Model, Params };
 
-/** What the server sees from one client in one round. */
-export interface Observation {
-  round: number;
-  clientId: string;
-  /** 'gradient': `delta` is ∇θ L on the client's batch (FedSGD). 'update': `delta` = θ_client − θ_global. */
-  kind: 'gradient' | 'update';
-  /** The gradient, or for updates the parameter delta; same names and shapes as `globalParams`. */
-  delta: Params;
-  /** Number of samples behind the update (B for a single gradient). */
-  numSamples: number;
-  batchSize?: number;
-  localSteps?: number;
-  /** Client learning rate (needed to read an update as a gradient). */
-  lr?: number;
-  /** The parameters the server sent to the client. */
-  globalParams: Params;
-  model: Model;
-}
+/**
+ * What the server sees from one client in one round: the harness's Observation (src/fl/types.ts), with
+ * the local-training metadata optional so that a single observed gradient (`fedattack leak`) needs only
+ * the model, its parameters, the gradient and the sample count. `lr` is needed to read an update as a
+ * gradient; `batchSize` defaults to `numSamples`.
+ */
+export type Observation = Pick<FlObservation, 'round' | 'clientId' | 'kind' | 'delta' | 'numSamples' | 'globalParams' | 'model'> &
+  Partial<Pick<FlObservation, 'batchSize' | 'localSteps' | 'epochs' | 'lr'>>;
 
 /** One picture of the dummy batch during the optimisation. */
 export interface Snapshot {
