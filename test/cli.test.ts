@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
-export function fedattack(args: string[], opts: { cwd?: string; timeout?: number } = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', cwd: opts.cwd, timeout: opts.timeout ?? 120_000 });
+export function fedattack(args: string[], opts: { cwd?: string; timeout?: number; env?: Record<string, string> } = {}): { code: number | null; stdout: string; stderr: string } {
+  const env = opts.env ? { ...process.env, ...opts.env } : undefined;
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', cwd: opts.cwd, timeout: opts.timeout ?? 120_000, env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -30,7 +31,8 @@ test('fedattack check --backend wasm --json prints parseable JSON with the backe
 
 test('bad input gives one clear error line and a non-zero exit, no stack trace', () => {
   for (const args of [['check', '--backend', 'foo'], ['nosuchcommand'], ['check', '--backend', 'webgpu'], ['check', '--config', '/nonexistent.yaml'], []]) {
-    const r = fedattack(args);
+    // WebGPU switched off so that the explicit request cannot start, whatever this machine has
+    const r = fedattack(args, { env: { FEDATTACK_DISABLE_WEBGPU: '1' } });
     assert.notEqual(r.code, 0, args.join(' '));
     assert.doesNotMatch(r.stderr, /\n\s+at /, `stack trace for ${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /error/i);

@@ -16,7 +16,12 @@ test('explicit backends start or fail clearly; auto falls back and says why', as
   assert.equal((await selectBackend('cpu')).name, 'cpu');
   assert.equal((await selectBackend('wasm')).name, 'wasm');
   await assert.rejects(selectBackend('nope'), BackendError);
-  await assert.rejects(selectBackend('webgpu'), (e: Error) => e instanceof BackendError && /webgpu/i.test(e.message));
+  process.env['FEDATTACK_DISABLE_WEBGPU'] = '1';
+  try {
+    await assert.rejects(selectBackend('webgpu'), (e: Error) => e instanceof BackendError && /webgpu.*FEDATTACK_DISABLE_WEBGPU/i.test(e.message));
+  } finally {
+    delete process.env['FEDATTACK_DISABLE_WEBGPU'];
+  }
   const auto = await selectBackend('auto');
   assert.ok(['tensorflow', 'webgpu', 'wasm', 'cpu'].includes(auto.name));
   if (auto.name === 'wasm') {

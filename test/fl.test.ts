@@ -116,11 +116,11 @@ test('sampling: max(1, round(C·K)) distinct sorted clients, reproducible per ro
   assert.ok(a.every((k) => k >= 0 && k < 100));
 });
 
-test('mean aggregator: Σ (n_k/n)·Δ_k, the documented example, and the flat-vector adapter', () => {
+test('mean aggregator: Σ (n_k/n)·Δ_k, the documented example, and the flat-vector adapter', async () => {
   const u = [{ w: tf.tensor1d([1, 10]) }, { w: tf.tensor1d([4, 20]) }];
   const m = weightedMean(u, [1, 3]);
   assert.deepEqual(Array.from(m['w']!.dataSync()), [3.25, 17.5]);
-  const flat = fromFlatAggregator({
+  const flat = await fromFlatAggregator({
     name: 'flat-mean',
     aggregate: (vs, ws) => {
       const s = ws.reduce((a, b) => a + b, 0);

@@ -21,7 +21,7 @@ for (const backend of ['cpu', 'wasm']) {
     await tf.setBackend(backend);
     try {
       const failures: string[] = [];
-      for (const c of standardCases(7)) {
+      for (const c of await standardCases(7)) {
         const r = await runCheck(c, 1);
         if (!r.pass) failures.push(`${r.name} (order ${r.order}): ${r.autodiff} vs ${r.expected}, rel ${r.relError} ${r.error ?? ''}`);
       }
@@ -39,10 +39,10 @@ test('the checks cover every op the models use', () => {
   }
 });
 
-const caseNamed = (name: string, order: 1 | 2) => standardCases(7).find((c) => c.name === name && c.order === order)!;
+const caseNamed = async (name: string, order: 1 | 2) => (await standardCases(7)).find((c) => c.name === name && c.order === order)!;
 
 test('with stock tfjs gradients the second-order sigmoid check fails (saved-output defect)', async () => {
-  const c = caseNamed('sigmoid', 2);
+  const c = await caseNamed('sigmoid', 2);
   const fixed = await runCheck(c, 1);
   assert.ok(fixed.pass);
   const stock = await withStockGradients(['Sigmoid'], () => runCheck(c, 1));
@@ -51,13 +51,15 @@ test('with stock tfjs gradients the second-order sigmoid check fails (saved-outp
 
 test('with stock tfjs gradients the second-order softmax, exp, tanh and pow checks fail', async () => {
   for (const [name, kernel] of [['softmax', 'Softmax'], ['exp', 'Exp'], ['tanh', 'Tanh'], ['pow', 'Pow']] as const) {
-    const stock = await withStockGradients([kernel], () => runCheck(caseNamed(name, 2), 1));
+    const c = await caseNamed(name, 2);
+    const stock = await withStockGradients([kernel], () => runCheck(c, 1));
     assert.equal(stock.pass, false, `stock ${kernel} unexpectedly passed`);
   }
 });
 
 test('without the Conv2DBackpropFilter gradient a conv model cannot be double-differentiated', async () => {
-  const stock = await withStockGradients(['Conv2DBackpropFilter'], () => runCheck(caseNamed('conv s1 same', 2), 1));
+  const c = await caseNamed('conv s1 same', 2);
+  const stock = await withStockGradients(['Conv2DBackpropFilter'], () => runCheck(c, 1));
   assert.equal(stock.pass, false);
   assert.match(stock.error ?? '', /gradient/i);
 });

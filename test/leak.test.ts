@@ -61,8 +61,8 @@ describe('DLG on the PyTorch oracle instance', () => {
         iterations: 300,
         init: { x: Float32Array.from(fx.x_dummy), y: Float32Array.from(fx.y_dummy) },
         // stop once the paper's quality is reached (saves up to a third of the run)
-        onProgress: (p) => {
-          if (p.iteration % 10 === 0 && psnr(p.images(), truth) >= 40.5) {
+        onProgress: async (p) => {
+          if (p.iteration % 10 === 0 && psnr(await p.images(), truth) >= 40.5) {
             stop = true;
             reached = p.iteration;
           }
@@ -94,7 +94,7 @@ describe('label restoration', () => {
       const params = model.init(100 + i);
       const label = rng.int(100);
       const obs = victimObservation(model, params, [imgs[i]!], [label]);
-      const r = restoreLabels(obs);
+      const r = await restoreLabels(obs);
       assert.equal(r.method, 'idlg');
       if (r.labels[0] === label) right++;
       disposeObservation(obs);
@@ -110,9 +110,9 @@ describe('label restoration', () => {
       for (let i = 0; i < imgs.length; i++) {
         const params = model.init(i);
         const obs = victimObservation(model, params, [imgs[i]!], [(3 * i + 1) % 10]);
-        assert.deepEqual(restoreLabels(obs).labels, [(3 * i + 1) % 10], `${name} image ${i}`);
+        assert.deepEqual((await restoreLabels(obs)).labels, [(3 * i + 1) % 10], `${name} image ${i}`);
         const update: Observation = { ...obs, kind: 'update', lr: 0.1, localSteps: 1, delta: Object.fromEntries(Object.entries(obs.delta).map(([k, g]) => [k, tf.mul(g, -0.1)])) };
-        assert.deepEqual(restoreLabels(update).labels, [(3 * i + 1) % 10], `${name} image ${i} (update)`);
+        assert.deepEqual((await restoreLabels(update)).labels, [(3 * i + 1) % 10], `${name} image ${i} (update)`);
         tf.dispose(Object.values(update.delta));
         disposeObservation(obs);
         disposeParams(params);
@@ -121,7 +121,7 @@ describe('label restoration', () => {
     const model = createModel('lenet', { inputShape: [32, 32, 3], classes: 10 });
     const params = model.init(0);
     const obs = victimObservation(model, params, [imgs[0]!], [1]);
-    assert.throws(() => restoreLabels({ ...obs, kind: 'update' }), ConfigError, 'an update needs the learning rate');
+    await assert.rejects(() => restoreLabels({ ...obs, kind: 'update' }), ConfigError, 'an update needs the learning rate');
     disposeObservation(obs);
     disposeParams(params);
   });
@@ -137,7 +137,7 @@ describe('label restoration', () => {
       const labels = idx.map(() => rng.int(100));
       if (trial % 3 === 0) labels[2] = labels[0]!; // a repeated label
       const obs = victimObservation(model, params, idx.map((i) => imgs[i]!), labels);
-      const r = restoreLabels(obs);
+      const r = await restoreLabels(obs);
       assert.equal(r.method, 'analytic');
       assert.equal(r.labels.length, 4);
       acc.push(labelMultisetAccuracy(r.labels, labels));
@@ -159,7 +159,7 @@ describe('label restoration', () => {
       const params = model.init(trial);
       const labels = imgs.map(() => rng.int(10));
       const obs = victimObservation(model, params, imgs, labels);
-      const r = restoreLabels(obs);
+      const r = await restoreLabels(obs);
       assert.equal(r.labels.length, 16);
       assert.ok(r.labels.every((l) => Number.isInteger(l) && l >= 0 && l < 10));
       total += labelMultisetAccuracy(r.labels, labels);

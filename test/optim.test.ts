@@ -99,7 +99,7 @@ function disposeAll(opt: Optimizer, vars: tf.Tensor[]): void {
 // L-BFGS
 
 describe('L-BFGS', () => {
-  it('f(x) = Σx²: first step t = min(1, 1/‖g‖₁)·lr, then the exact quasi-Newton step (hand-derived)', () => {
+  it('f(x) = Σx²: first step t = min(1, 1/‖g‖₁)·lr, then the exact quasi-Newton step (hand-derived)', async () => {
     // x0 = (1, −2, 3, 0.5), f0 = 14.25, g0 = 2·x0, ‖g0‖₁ = 13.
     // Step 1 (maxIter 1, no line search): d = −g0, t = min(1, 1/13) = 1/13, so x1 = x0 − 2·x0/13 =
     //   (11/13)·x0, and the objective is not re-evaluated after the last iteration: step returns f0 = 14.25
@@ -113,22 +113,22 @@ describe('L-BFGS', () => {
     const x = mkVar(tf.tensor1d([1, -2, 3, 0.5]));
     const opt = makeOptimizer('lbfgs', [x], { maxIter: 1 });
     const obj = objectiveOf([x], () => tf.sum(tf.square(x)));
-    assert.equal(opt.step(obj), 14.25);
+    assert.equal(await opt.step(obj), 14.25);
     assert.equal(opt.evaluations, 1);
     assertClose(values([x]), [1, -2, 3, 0.5].map((v) => (v * 11) / 13), 1e-6, 'x1');
-    const l2 = opt.step(obj);
+    const l2 = await opt.step(obj);
     assert.ok(Math.abs(l2 - 14.25 * (11 / 13) ** 2) < 1e-5, `loss at x1: ${l2}`);
     assert.equal(opt.evaluations, 2);
     assertClose(values([x]), [0, 0, 0, 0], 1e-6, 'x2');
     const x2 = values([x]);
-    const l3 = opt.step(obj);
+    const l3 = await opt.step(obj);
     assert.ok(l3 < 1e-12, `loss at x2: ${l3}`);
     assert.equal(opt.evaluations, 3);
     assert.deepEqual(values([x]), x2);
     disposeAll(opt, [x]);
   });
 
-  it('matches PyTorch 1.13 LBFGS iterates on Rosenbrock (strong_wolfe, lr 1, max_iter 5)', () => {
+  it('matches PyTorch 1.13 LBFGS iterates on Rosenbrock (strong_wolfe, lr 1, max_iter 5)', async () => {
     // Oracle produced with Debian's python3-torch 1.13 (float32):
     //   p = torch.tensor((-1.5, 2.0), requires_grad=True)
     //   opt = torch.optim.LBFGS([p], lr=1, max_iter=5, line_search_fn='strong_wolfe')
@@ -151,7 +151,7 @@ describe('L-BFGS', () => {
     const { vars, objective } = rosenbrock();
     const opt = makeOptimizer('lbfgs', vars, { lr: 1, maxIter: 5, lineSearchFn: 'strong_wolfe' });
     for (const [k, [loss, p, evals]] of torch.entries()) {
-      const l = opt.step(objective);
+      const l = await opt.step(objective);
       const tol = k < 4 ? 1e-4 : 5e-2;
       assertClose([l], [loss], tol, `step ${k + 1} loss`);
       assertClose(values(vars), p, tol, `step ${k + 1} iterate`);
@@ -161,7 +161,7 @@ describe('L-BFGS', () => {
     disposeAll(opt, vars);
   });
 
-  it('matches PyTorch 1.13 LBFGS iterates on Rosenbrock (no line search, lr 1, max_iter 5)', () => {
+  it('matches PyTorch 1.13 LBFGS iterates on Rosenbrock (no line search, lr 1, max_iter 5)', async () => {
     // Oracle as above with line_search_fn=None.
     const torch: [number, [number, number], number][] = [
       [12.5, [-1.4105620384216309, 2.0043678283691406], 5],
@@ -172,7 +172,7 @@ describe('L-BFGS', () => {
     const { vars, objective } = rosenbrock();
     const opt = makeOptimizer('lbfgs', vars, { lr: 1, maxIter: 5 });
     for (const [k, [loss, p, evals]] of torch.entries()) {
-      const l = opt.step(objective);
+      const l = await opt.step(objective);
       assertClose([l], [loss], 1e-4, `step ${k + 1} loss`);
       assertClose(values(vars), p, 1e-4, `step ${k + 1} iterate`);
       assert.equal(opt.evaluations, evals, `step ${k + 1} evaluations`);
@@ -186,12 +186,12 @@ describe('L-BFGS', () => {
     { label: 'strong_wolfe, lr 1', opts: { lr: 1, maxIter: 100, lineSearchFn: 'strong_wolfe' as const }, maxSteps: 5, maxEvals: 80 },
     { label: 'no line search, lr 0.5', opts: { lr: 0.5, maxIter: 20 }, maxSteps: 30, maxEvals: 150 },
   ]) {
-    it(`minimises Rosenbrock from (−1.5, 2) to 1e-4 (${cfg.label})`, () => {
+    it(`minimises Rosenbrock from (−1.5, 2) to 1e-4 (${cfg.label})`, async () => {
       const { vars, objective } = rosenbrock();
       const opt = makeOptimizer('lbfgs', vars, cfg.opts);
       let steps = 0;
       while (steps < cfg.maxSteps) {
-        opt.step(objective);
+        await opt.step(objective);
         steps++;
         if (values(vars).every((v) => Math.abs(v - 1) < 1e-4)) break;
       }
@@ -205,7 +205,7 @@ describe('L-BFGS', () => {
   }
 
   for (const lineSearchFn of [null, 'strong_wolfe'] as const) {
-    it(`solves a random SPD quadratic ½xᵀAx − bᵀx (dim 20) to 1e-4 relative (line search ${lineSearchFn})`, () => {
+    it(`solves a random SPD quadratic ½xᵀAx − bᵀx (dim 20) to 1e-4 relative (line search ${lineSearchFn})`, async () => {
       const n = 20;
       const r = rng(1234);
       const M = Array.from({ length: n }, () => Array.from({ length: n }, () => r() * 2 - 1));
@@ -253,7 +253,7 @@ describe('L-BFGS', () => {
       };
       let steps = 0;
       while (steps < 3) {
-        opt.step(obj);
+        await opt.step(obj);
         steps++;
       }
       const err = relErr();
@@ -264,7 +264,7 @@ describe('L-BFGS', () => {
     });
   }
 
-  it('keeps the tensor count flat over 200 steps (both line-search modes)', () => {
+  it('keeps the tensor count flat over 200 steps (both line-search modes)', async () => {
     for (const lineSearchFn of [null, 'strong_wolfe'] as const) {
       const x = mkVar(tf.tensor1d([0.3, -0.2, 0.5, 1.0, -1.2]));
       const w = mkVar(tf.tensor2d([[0.5, 1.5]]));
@@ -284,7 +284,7 @@ describe('L-BFGS', () => {
       let atWarm = -1;
       for (let i = 0; i < 200; i++) {
         k = i;
-        opt.step(obj);
+        await opt.step(obj);
         if (i === 19) atWarm = tf.memory().numTensors;
       }
       const end = tf.memory().numTensors;
@@ -299,15 +299,15 @@ describe('L-BFGS', () => {
   });
 
   for (const lineSearchFn of [null, 'strong_wolfe'] as const) {
-    it(`an objective that throws mid-step leaks nothing and rolls the step back (line search ${lineSearchFn})`, () => {
+    it(`an objective that throws mid-step leaks nothing and rolls the step back (line search ${lineSearchFn})`, async () => {
       const { vars, objective } = rosenbrock();
       const obj = instrumented(objective, { at: 9, kind: 'throw' });
       const opt = makeOptimizer('lbfgs', vars, { maxIter: 5, lineSearchFn });
-      opt.step(obj); // evaluations 1..5 (no line search) or 1..6 (strong Wolfe)
+      await opt.step(obj); // evaluations 1..5 (no line search) or 1..6 (strong Wolfe)
       const before = tf.memory().numTensors;
       const p = values(vars);
       const iters = opt.iterations;
-      assert.throws(() => opt.step(obj), /objective failure/);
+      await assert.rejects(() => opt.step(obj), /objective failure/);
       assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
       assert.deepEqual(values(vars), p, 'variables restored');
       assert.equal(opt.iterations, iters, 'state rolled back');
@@ -315,36 +315,36 @@ describe('L-BFGS', () => {
     });
   }
 
-  it('a NaN evaluation sets diverged and leaves the variables at the last finite point (no line search)', () => {
+  it('a NaN evaluation sets diverged and leaves the variables at the last finite point (no line search)', async () => {
     const { vars, objective } = rosenbrock();
     // evaluation 1 at x0, move to x1 (t = 1/‖g‖₁), evaluation 2 at x1 (finite, 288.82), move to x2,
     // evaluation 3 NaN → back to x1
     const obj = instrumented(objective, { at: 3, kind: 'nan' });
     const opt = makeOptimizer('lbfgs', vars, { maxIter: 5 });
-    assert.equal(opt.step(obj), 12.5, 'returns the loss of the first evaluation');
+    assert.equal(await opt.step(obj), 12.5, 'returns the loss of the first evaluation');
     assert.equal(opt.diverged, true);
     assert.equal(opt.evaluations, 3);
     assertClose(values(vars), [-0.7439024448394775, 2.2439024448394775], 1e-6, 'x1');
     // NaN at the first evaluation of a step: no update at all, nothing leaked
     const p = values(vars);
     const before = tf.memory().numTensors;
-    assert.ok(Number.isNaN(opt.step(obj)));
+    assert.ok(Number.isNaN(await opt.step(obj)));
     assert.deepEqual(values(vars), p);
     assert.equal(tf.memory().numTensors, before);
     disposeAll(opt, vars);
   });
 
-  it('a NaN evaluation inside the strong-Wolfe line search sets diverged and keeps the last accepted iterate', () => {
+  it('a NaN evaluation inside the strong-Wolfe line search sets diverged and keeps the last accepted iterate', async () => {
     const { vars, objective } = rosenbrock();
     // Step 1 uses evaluations 1–6 (see the PyTorch oracle). Step 2 evaluates at the step-1 iterate (7);
     // the line search of its first iteration accepts its first trial point (8, loss 5.8312); the line
     // search of the second iteration gets NaN at its first trial (9): the variables stay at point 8.
     const obj = instrumented(objective, { at: 9, kind: 'nan' });
     const opt = makeOptimizer('lbfgs', vars, { maxIter: 5, lineSearchFn: 'strong_wolfe' });
-    opt.step(obj);
+    await opt.step(obj);
     assert.equal(opt.diverged, false);
     const before = tf.memory().numTensors - opt.stateTensorCount;
-    assert.equal(opt.step(obj), 5.851902008056641, 'returns the loss of the first evaluation');
+    assert.equal(await opt.step(obj), 5.851902008056641, 'returns the loss of the first evaluation');
     assert.equal(opt.diverged, true);
     assert.equal(opt.evaluations, 9);
     assertClose(values(vars), [-1.414232850074768, 1.994909405708313], 1e-6, 'point 8');
@@ -352,12 +352,12 @@ describe('L-BFGS', () => {
     disposeAll(opt, vars);
   });
 
-  it('rejects gradients that do not match the variables, without leaking', () => {
+  it('rejects gradients that do not match the variables, without leaking', async () => {
     const x = mkVar(tf.tensor1d([1, 2]));
     const opt = makeOptimizer('lbfgs', [x]);
     const before = tf.memory().numTensors;
-    assert.throws(() => opt.step(() => ({ loss: tf.scalar(1), grads: [tf.zeros([3])] })), /shape/);
-    assert.throws(() => opt.step(() => ({ loss: tf.scalar(1), grads: [] })), /0 gradients/);
+    await assert.rejects(() => opt.step(() => ({ loss: tf.scalar(1), grads: [tf.zeros([3])] })), /shape/);
+    await assert.rejects(() => opt.step(() => ({ loss: tf.scalar(1), grads: [] })), /0 gradients/);
     assert.equal(tf.memory().numTensors, before);
     disposeAll(opt, [x]);
   });
@@ -406,7 +406,7 @@ describe('Adam', () => {
   }
 
   for (const signed of [false, true]) {
-    it(`matches the Adam recursion${signed ? ' on sign(g)' : ''} (with weight decay and a step-decay lr)`, () => {
+    it(`matches the Adam recursion${signed ? ' on sign(g)' : ''} (with weight decay and a step-decay lr)`, async () => {
       const { x, objective, consts } = quadratic();
       const lrAt = (k: number) => (k <= 6 ? 0.1 : 0.01); // lr decayed by 10 after 6 steps
       const ref = adamReference(12, { lr: lrAt, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0.01, signed });
@@ -414,7 +414,7 @@ describe('Adam', () => {
       assert.equal(opt.learningRate, 0.1);
       for (let k = 1; k <= 12; k++) {
         if (k === 7) opt.setLearningRate(0.01);
-        const l = opt.step(objective);
+        const l = await opt.step(objective);
         assertClose([l], [ref.losses[k - 1]!], 1e-5, `loss ${k}`);
         assertClose(values([x]), ref.xs[k - 1]!, 1e-5, `x after step ${k}`);
       }
@@ -424,11 +424,11 @@ describe('Adam', () => {
     });
   }
 
-  it('uses PyTorch defaults (lr 1e-3): the first step moves every coordinate by lr against the gradient sign', () => {
+  it('uses PyTorch defaults (lr 1e-3): the first step moves every coordinate by lr against the gradient sign', async () => {
     // k = 1: m̂ = g, v̂ = g², so Δx = −lr·g/(|g| + ε) ≈ −1e-3·sign(g)
     const { x, objective, consts } = quadratic();
     const opt = makeOptimizer('adam', [x]);
-    opt.step(objective);
+    await opt.step(objective);
     const g0 = quadGrad(X0);
     assertClose(values([x]), X0.map((xi, i) => xi - 1e-3 * Math.sign(g0[i]!)), 1e-6, 'x1');
     disposeAll(opt, [x, ...consts]);
@@ -436,7 +436,7 @@ describe('Adam', () => {
 });
 
 describe('SGD', () => {
-  it('matches the momentum recursion (PyTorch: b₁ = g₁, b = μb + g, x −= lr·b) with weight decay', () => {
+  it('matches the momentum recursion (PyTorch: b₁ = g₁, b = μb + g, x −= lr·b) with weight decay', async () => {
     const { x, objective, consts } = quadratic();
     const lr = 0.05;
     const mu = 0.9;
@@ -450,17 +450,17 @@ describe('SGD', () => {
       const b: number[] = buf ? buf.map((bi, i) => mu * bi + g[i]!) : g;
       buf = b;
       xr = xr.map((xi, i) => xi - lr * b[i]!);
-      const l = opt.step(objective);
+      const l = await opt.step(objective);
       assertClose([l], [lossRef], 1e-5, `loss ${k}`);
       assertClose(values([x]), xr, 1e-5, `x after step ${k}`);
     }
     disposeAll(opt, [x, ...consts]);
   });
 
-  it('plain SGD (no momentum) is x −= lr·g', () => {
+  it('plain SGD (no momentum) is x −= lr·g', async () => {
     const { x, objective, consts } = quadratic();
     const opt = makeOptimizer('sgd', [x], { lr: 0.1 });
-    opt.step(objective);
+    await opt.step(objective);
     const g0 = quadGrad(X0);
     assertClose(values([x]), X0.map((xi, i) => xi - 0.1 * g0[i]!), 1e-6);
     disposeAll(opt, [x, ...consts]);
@@ -478,7 +478,7 @@ describe('first-order optimizers: memory and faults', () => {
     { name: 'sgd' as const, opts: { lr: 0.01 }, state: 0 },
   ];
   for (const cfg of configs) {
-    it(`${cfg.name} ${JSON.stringify(cfg.opts)}: flat tensor count over 200 steps, no leak on throw, NaN → diverged`, () => {
+    it(`${cfg.name} ${JSON.stringify(cfg.opts)}: flat tensor count over 200 steps, no leak on throw, NaN → diverged`, async () => {
       const x = mkVar(tf.tensor2d([[0.1, 0.2], [0.3, 0.4]]));
       const y = mkVar(tf.tensor1d([1, -1, 0.5]));
       let k = 0;
@@ -494,19 +494,19 @@ describe('first-order optimizers: memory and faults', () => {
       assert.equal(withState - base, cfg.state * 2, 'fixed state: one buffer per variable and moment');
       for (let i = 0; i < 200; i++) {
         k = i;
-        opt.step(obj);
+        await opt.step(obj);
         if (i === 0) assert.equal(tf.memory().numTensors, withState);
       }
       assert.equal(tf.memory().numTensors, withState, 'tensor count after 200 steps');
       assert.equal(opt.evaluations, 200);
 
       const p = values([x, y]);
-      assert.throws(() => opt.step(instrumented(obj, { at: 1, kind: 'throw' })), /objective failure/);
+      await assert.rejects(() => opt.step(instrumented(obj, { at: 1, kind: 'throw' })), /objective failure/);
       assert.equal(tf.memory().numTensors, withState, 'no leak when the objective throws');
       assert.deepEqual(values([x, y]), p);
 
       assert.equal(opt.diverged, false);
-      const l = opt.step(instrumented(obj, { at: 1, kind: 'nan' }));
+      const l = await opt.step(instrumented(obj, { at: 1, kind: 'nan' }));
       assert.ok(Number.isNaN(l));
       assert.equal(opt.diverged, true);
       assert.deepEqual(values([x, y]), p, 'no update from a NaN evaluation');

@@ -20,7 +20,7 @@ for (const backend of ['cpu', 'wasm']) {
       await tf.setBackend(backend);
       try {
         const tol = backend === 'cpu' ? 1e-4 : 1e-3;
-        const r = compareWithOracle(loadOracle(fixture(b)));
+        const r = await compareWithOracle(loadOracle(fixture(b)));
         assert.ok(r.targetGradRelError <= tol, `target grads ${r.targetGradRelError}`);
         assert.ok(r.objectiveRelError <= tol, `objective ${r.objective} (${r.objectiveRelError})`);
         assert.ok(r.dxRelError <= tol, `d/dx ${r.dxRelError}`);

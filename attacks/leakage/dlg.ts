@@ -27,6 +27,7 @@
 import { tf } from '../../src/engine/tf.js';
 import { Rng } from '../../src/engine/rng.js';
 import { oneHot } from '../../src/engine/ops.js';
+import { readScalar, readValues } from '../../src/engine/read.js';
 import { makeOptimizer, type Objective, type Optimizer } from '../../src/engine/optim/index.js';
 import { cosineDistance, euclideanDistance, paramGradients } from './objective.js';
 import {
@@ -138,10 +139,10 @@ export async function matchGradients(obs: Observation, spec: MatchingSpec, opts:
     const { value, grads } = valueAndGrads(vars);
     return { loss: value as tf.Scalar, grads };
   };
-  const scalarAt = (f: () => tf.Scalar): number => {
+  const scalarAt = async (f: () => tf.Scalar): Promise<number> => {
     const s = tf.tidy(f);
     try {
-      return s.dataSync()[0]!;
+      return await readScalar(s);
     } finally {
       s.dispose();
     }
@@ -172,11 +173,11 @@ export async function matchGradients(obs: Observation, spec: MatchingSpec, opts:
     const snapAt = snapshotIterations(spec.iterations, opts.snapshots ?? 8);
     const snapshots: Snapshot[] = [];
     const milestones = spec.lrDecay ? [3 / 8, 5 / 8, 7 / 8].map((f) => Math.floor(f * spec.iterations)) : [];
-    const readVars = (): { v: Float32Array; y: Float32Array | null } => ({
-      v: vx.dataSync().slice() as Float32Array,
-      y: vy === null ? null : (vy.dataSync().slice() as Float32Array),
+    const readVars = async (): Promise<{ v: Float32Array; y: Float32Array | null }> => ({
+      v: await readValues(vx),
+      y: vy === null ? null : await readValues(vy),
     });
-    let best: { loss: number; v: Float32Array; y: Float32Array | null } = { loss: Infinity, ...readVars() };
+    let best: { loss: number; v: Float32Array; y: Float32Array | null } = { loss: Infinity, ...(await readVars()) };
     let initialLoss = NaN;
     let diverged = false;
     let divergence: string | undefined;
@@ -189,8 +190,8 @@ export async function matchGradients(obs: Observation, spec: MatchingSpec, opts:
         break;
       }
       if (milestones.includes(it)) opt.setLearningRate(spec.lr * 0.1 ** milestones.filter((m) => m <= it).length);
-      const { v: curV, y: curY } = readVars();
-      const loss = opt.step(objective); // the objective at (curV, curY), before the step
+      const { v: curV, y: curY } = await readVars();
+      const loss = await opt.step(objective); // the objective at (curV, curY), before the step
       if (it === 0) initialLoss = loss;
       if (Number.isFinite(loss) && loss < best.loss) best = { loss, v: curV, y: curY };
       if (snapAt.has(it) && Number.isFinite(loss)) snapshots.push({ iteration: it, loss, images: toImages(curV) });
@@ -206,8 +207,8 @@ export async function matchGradients(obs: Observation, spec: MatchingSpec, opts:
         break;
       }
       if (spec.box) tf.tidy(() => vx.assign(tf.clipByValue(vx, lo, hi)));
-      opts.onProgress?.({
-        iteration: done, iterations: spec.iterations, loss, evaluations: opt.evaluations, images: () => toImages(vx.dataSync() as Float32Array),
+      await opts.onProgress?.({
+        iteration: done, iterations: spec.iterations, loss, evaluations: opt.evaluations, images: async () => toImages(await readValues(vx)),
       });
       if (performance.now() - lastYield > 50) {
         await yieldToEventLoop(); // lets Ctrl-C and the progress bar's timers run
@@ -218,8 +219,8 @@ export async function matchGradients(obs: Observation, spec: MatchingSpec, opts:
     // The point the last step produced has not been evaluated yet (after a divergence: the last finite
     // point the optimiser restored, which may still be the best one).
     {
-      const { v, y } = readVars();
-      const loss = scalarAt(() => objectiveValue(vx, vy));
+      const { v, y } = await readVars();
+      const loss = await scalarAt(() => objectiveValue(vx, vy));
       extraEvals++;
       if (Number.isFinite(loss) && loss < best.loss) best = { loss, v, y };
       if (!diverged && (!Number.isFinite(loss) || (initialLoss > 0 && loss > explode * initialLoss))) {
@@ -231,7 +232,7 @@ export async function matchGradients(obs: Observation, spec: MatchingSpec, opts:
     let matchingLoss = best.loss;
     if (spec.tv > 0 && Number.isFinite(best.loss)) {
       const b = best;
-      matchingLoss = scalarAt(() => matching(tf.tensor4d(b.v, [B, H, W, C]), b.y === null ? null : tf.tensor2d(b.y, [B, K])));
+      matchingLoss = await scalarAt(() => matching(tf.tensor4d(b.v, [B, H, W, C]), b.y === null ? null : tf.tensor2d(b.y, [B, K])));
       extraEvals++;
     }
     const images = toImages(best.v);

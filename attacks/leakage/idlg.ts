@@ -33,7 +33,7 @@ export const idlg: LeakageAttack = {
   defaultLr: { lbfgs: IDLG_DEFAULTS.lrLbfgs, adam: IDLG_DEFAULTS.lrAdam },
   defaultTv: IDLG_DEFAULTS.tv,
   async reconstruct(obs: Observation, opts: AttackOptions): Promise<Reconstruction> {
-    const restored = restoreLabels(obs);
+    const restored = await restoreLabels(obs);
     const optimizer = opts.optimizer ?? IDLG_DEFAULTS.optimizer;
     return matchGradients(obs, {
       distance: 'euclidean',

@@ -43,7 +43,7 @@ export const ig: LeakageAttack = {
   defaultLr: { lbfgs: IG_DEFAULTS.lrLbfgs, adam: IG_DEFAULTS.lrAdam },
   defaultTv: IG_DEFAULTS.tv,
   async reconstruct(obs: Observation, opts: AttackOptions): Promise<Reconstruction> {
-    const restored = restoreLabels(obs);
+    const restored = await restoreLabels(obs);
     const optimizer = opts.optimizer ?? IG_DEFAULTS.optimizer;
     return matchGradients(obs, {
       distance: 'cosine',

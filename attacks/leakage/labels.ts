@@ -37,6 +37,7 @@
  * with respect to the images; scoring matches them after the image assignment.
  */
 import { tf } from '../../src/engine/tf.js';
+import { readValues } from '../../src/engine/read.js';
 import { ConfigError, lastLayer, observedBatch, observedGradient, type Observation } from './types.js';
 
 export type LabelMethod = 'auto' | 'idlg' | 'analytic' | 'bias-corrected';
@@ -51,7 +52,7 @@ export interface LabelRestoration {
 }
 
 /** The last layer's observed gradients as plain arrays: bias [K] (or null) and weight [F, K] (or null). */
-export function lastLayerGradient(obs: Observation): { bias: Float32Array | null; weight: Float32Array | null; features: number } {
+export async function lastLayerGradient(obs: Observation): Promise<{ bias: Float32Array | null; weight: Float32Array | null; features: number }> {
   const { weight, bias } = lastLayer(obs.model);
   if (weight === null && bias === null) {
     throw new ConfigError(`model '${obs.model.name}' has no last dense layer with ${obs.model.classes} outputs: labels cannot be restored`);
@@ -59,9 +60,9 @@ export function lastLayerGradient(obs: Observation): { bias: Float32Array | null
   const names = obs.model.paramShapes.map(([n]) => n);
   const grads = observedGradient(obs);
   try {
-    const pick = (n: string | null): Float32Array | null => (n === null ? null : (grads[names.indexOf(n)]!.dataSync() as Float32Array).slice());
+    const pick = async (n: string | null): Promise<Float32Array | null> => (n === null ? null : readValues(grads[names.indexOf(n)]!));
     const features = weight === null ? 0 : obs.model.paramShapes.find(([n]) => n === weight)![1][0]!;
-    return { bias: pick(bias), weight: pick(weight), features };
+    return { bias: await pick(bias), weight: await pick(weight), features };
   } finally {
     tf.dispose(grads);
   }
@@ -79,13 +80,13 @@ export function idlgLabel(bias: Float32Array | null, weight: Float32Array | null
 }
 
 /** Restores B labels from an observation (see the file header for the methods). */
-export function restoreLabels(obs: Observation, opts: { method?: LabelMethod; batch?: number } = {}): LabelRestoration {
+export async function restoreLabels(obs: Observation, opts: { method?: LabelMethod; batch?: number } = {}): Promise<LabelRestoration> {
   const B = opts.batch ?? observedBatch(obs);
   const K = obs.model.classes;
   const requested = opts.method ?? 'auto';
   if (!LABEL_METHODS.includes(requested)) throw new ConfigError(`unknown label method '${requested}' (known: ${LABEL_METHODS.join(', ')})`);
   const method = requested === 'auto' ? (B === 1 ? 'idlg' : 'analytic') : requested;
-  const { bias, weight, features } = lastLayerGradient(obs);
+  const { bias, weight, features } = await lastLayerGradient(obs);
   if (method === 'idlg') {
     if (B !== 1) throw new ConfigError(`the iDLG label rule needs batch 1 (got ${B}); use 'analytic' or 'bias-corrected'`);
     return { labels: [idlgLabel(bias, weight, K)], method, estimatedCounts: null };
@@ -94,12 +95,12 @@ export function restoreLabels(obs: Observation, opts: { method?: LabelMethod; ba
   // the mean feature play its role only approximately, so we require a bias.
   if (bias === null) throw new ConfigError(`batch label restoration needs a bias in the last layer of '${obs.model.name}'`);
   if (method === 'bias-corrected') return { labels: biasCorrected(bias, B), method, estimatedCounts: null };
-  const counts = analyticCounts(obs, bias, weight, features, B);
+  const counts = await analyticCounts(obs, bias, weight, features, B);
   return { labels: countsToLabels(bias, counts, B), method, estimatedCounts: counts };
 }
 
 /** n̂_c = P̂_c − B·g_c with P̂ from the least-squares mean feature (see the header). */
-function analyticCounts(obs: Observation, g: Float32Array, gW: Float32Array | null, F: number, B: number): number[] {
+async function analyticCounts(obs: Observation, g: Float32Array, gW: Float32Array | null, F: number, B: number): Promise<number[]> {
   const K = g.length;
   const { weight, bias } = lastLayer(obs.model);
   let P: Float64Array;
@@ -116,8 +117,8 @@ function analyticCounts(obs: Observation, g: Float32Array, gW: Float32Array | nu
         h[f] = s / gg;
       }
     }
-    const W = obs.globalParams[weight]!.dataSync();
-    const b = bias === null ? null : obs.globalParams[bias]!.dataSync();
+    const W = await readValues(obs.globalParams[weight]!);
+    const b = bias === null ? null : await readValues(obs.globalParams[bias]!);
     const z = new Float64Array(K);
     for (let c = 0; c < K; c++) {
       let s = b === null ? 0 : b[c]!;

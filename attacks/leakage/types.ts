@@ -67,7 +67,7 @@ export interface Progress {
   loss: number;
   evaluations: number;
   /** The current dummy images (B·H·W·C, clipped to [0, 1]); read back only when called. */
-  images(): Float32Array;
+  images(): Promise<Float32Array>;
 }
 
 /** Options every attack understands; unset ones take the attack's documented defaults. */
@@ -83,7 +83,7 @@ export interface AttackOptions {
   tv?: number;
   /** Number of snapshots kept for the progress grid (including the first and the last), default 8. */
   snapshots?: number;
-  onProgress?: (p: Progress) => void;
+  onProgress?: (p: Progress) => void | Promise<void>;
   /** Polled between steps; when it returns true the attack stops and returns the best point so far. */
   shouldStop?: () => boolean;
   /**

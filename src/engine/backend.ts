@@ -1,8 +1,8 @@
 /**
  * Backend choice with fallback. `auto` tries, in order:
  *   1. tensorflow via @tensorflow/tfjs-node-gpu (CUDA 11 + cuDNN 8), when its native addon exists and loads;
- *   2. webgpu via the `webgpu` package (Dawn/Vulkan), when installed and an adapter is found (for now
- *      only with FEDATTACK_EXPERIMENTAL_WEBGPU=1, see webgpu.ts);
+ *   2. webgpu via the `webgpu` package (Dawn/Vulkan), when installed and a hardware adapter is found
+ *      (software adapters such as Mesa's lavapipe only when asked for explicitly, see webgpu.ts);
  *   3. tensorflow via @tensorflow/tfjs-node (libtensorflow CPU);
  *   4. wasm (XNNPACK, SIMD; single-threaded in Node);
  *   5. cpu (plain JavaScript).
@@ -73,10 +73,10 @@ async function tryTfjsNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-
   return { ok: true, detail: pkg };
 }
 
-async function tryWebgpu(): Promise<Attempt> {
+async function tryWebgpu(allowSoftware: boolean): Promise<Attempt> {
   try {
     const { startWebgpu } = await import('./webgpu.js');
-    return await startWebgpu();
+    return await startWebgpu({ allowSoftware });
   } catch (e) {
     return { ok: false, why: `webgpu: ${firstLine(e)}` };
   }
@@ -97,9 +97,9 @@ function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0]!;
 }
 
-const ORDER: { name: string; attempt: () => Promise<Attempt> }[] = [
+const ORDER: { name: string; attempt: (explicit: boolean) => Promise<Attempt> }[] = [
   { name: 'tensorflow (tfjs-node-gpu)', attempt: () => tryTfjsNode('@tensorflow/tfjs-node-gpu') },
-  { name: 'webgpu', attempt: tryWebgpu },
+  { name: 'webgpu', attempt: (explicit) => tryWebgpu(explicit) },
   { name: 'tensorflow (tfjs-node)', attempt: () => tryTfjsNode('@tensorflow/tfjs-node') },
   { name: 'wasm', attempt: () => trySimple('wasm') },
   { name: 'cpu', attempt: () => trySimple('cpu') },
@@ -117,7 +117,7 @@ export async function selectBackend(requested: string = 'auto'): Promise<Backend
       : req === 'tensorflow' ? ORDER.filter((o) => o.name.startsWith('tensorflow'))
         : ORDER.filter((o) => o.name === req);
   for (const c of candidates) {
-    const r = await c.attempt();
+    const r = await c.attempt(req !== 'auto');
     if (r.ok) return { name: tf.getBackend(), detail: r.detail, requested: req, skipped };
     skipped.push({ name: c.name, why: r.why });
   }

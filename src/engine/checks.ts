@@ -5,6 +5,7 @@
  * network built around the op; then the four models end to end. See gradcheck.ts for the method.
  */
 import { tf } from './tf.js';
+import { readValues } from './read.js';
 import { Rng } from './rng.js';
 import { softCrossEntropy } from './ops.js';
 import type { CheckCase, CheckInput } from './gradcheck.js';
@@ -126,7 +127,7 @@ function opCases(spec: OpSpec, seed: number): CheckCase[] {
  * gradient is the model's own gradient at a nearby input, so that the objective is small, as near a
  * DLG solution, and float32 finite differences stay accurate.
  */
-function modelCase(name: string, shape: [number, number, number], seed: number, opts: { width?: number; batchNorm?: boolean } = {}, eps?: number, tol?: number): CheckCase {
+async function modelCase(name: string, shape: [number, number, number], seed: number, opts: { width?: number; batchNorm?: boolean } = {}, eps?: number, tol?: number): Promise<CheckCase> {
   const model = createModel(name, { inputShape: shape, classes: 5, ...opts });
   const names = model.paramShapes.map(([n]) => n);
   const rng = new Rng(seed);
@@ -137,16 +138,21 @@ function modelCase(name: string, shape: [number, number, number], seed: number, 
       names.forEach((n, i) => (p[n] = a[i]!));
       return softCrossEntropy(model.apply(p, t['x'] as tf.Tensor4D), tf.softmax(t['y']!, -1));
     }, ps);
-  const { pInputs, targets } = tf.tidy(() => {
+  const { ps, gs } = tf.tidy(() => {
     const params = model.init(seed);
     const near: Record<string, tf.Tensor> = {};
     for (const inp of inputs) near[inp.name] = tf.add(tf.tensor(inp.values, inp.shape), tf.mul(0.3, tf.randomNormal(inp.shape, 0, 1, 'float32', seed)));
-    const g = modelGrads(near, names.map((n) => params[n]!));
-    return {
-      pInputs: model.paramShapes.map(([n, s]) => ({ name: n, shape: s, values: params[n]!.dataSync() as Float32Array })),
-      targets: model.paramShapes.map(([n, s], i) => ({ name: `T_${n}`, shape: s, values: g[i]!.dataSync() as Float32Array })),
-    };
+    const ps = names.map((n) => params[n]!);
+    return { ps, gs: modelGrads(near, ps) };
   });
+  let pInputs: CheckInput[];
+  let targets: CheckInput[];
+  try {
+    pInputs = await Promise.all(model.paramShapes.map(async ([n, s], i) => ({ name: n, shape: s, values: await readValues(ps[i]!) })));
+    targets = await Promise.all(model.paramShapes.map(async ([n, s], i) => ({ name: `T_${n}`, shape: s, values: await readValues(gs[i]!) })));
+  } finally {
+    tf.dispose([...ps, ...gs]);
+  }
   return {
     name: `model ${name} (DLG objective)`, order: 2, inputs: [...inputs, ...pInputs, ...targets], wrt: ['x', 'y'], eps, tol,
     fn: (t) => sumSquaredDiff(modelGrads(t, names.map((n) => t[n]!)), names.map((n) => t[`T_${n}`]!)),
@@ -154,12 +160,12 @@ function modelCase(name: string, shape: [number, number, number], seed: number, 
 }
 
 /** Every standard check case: each op at first and second order, then each model. */
-export function standardCases(seed = 7): CheckCase[] {
+export async function standardCases(seed = 7): Promise<CheckCase[]> {
   return [
     ...OP_SPECS.flatMap((s, i) => opCases(s, seed + i)),
-    modelCase('lenet', [16, 16, 3], seed),
-    modelCase('mlp', [6, 6, 1], seed, { width: 16 }),
-    modelCase('cnn', [8, 8, 1], seed, {}, 1e-3, 1e-2),
-    modelCase('convnet', [27, 27, 3], seed, { width: 2, batchNorm: false }, 1e-3, 1e-2),
+    await modelCase('lenet', [16, 16, 3], seed),
+    await modelCase('mlp', [6, 6, 1], seed, { width: 16 }),
+    await modelCase('cnn', [8, 8, 1], seed, {}, 1e-3, 1e-2),
+    await modelCase('convnet', [27, 27, 3], seed, { width: 2, batchNorm: false }, 1e-3, 1e-2),
   ];
 }

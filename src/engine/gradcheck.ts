@@ -9,6 +9,7 @@
  */
 import { tf } from './tf.js';
 import { Rng } from './rng.js';
+import { readFlat, readScalar } from './read.js';
 
 export interface CheckInput {
   name: string;
@@ -76,37 +77,50 @@ function directions(c: CheckCase, seed: number): Record<string, Float32Array> {
 }
 
 /** Σ_i <∇_i f, v_i> by autodiff on the current backend, and ‖∇f‖. */
-export function autodiffDirectional(c: CheckCase, v: Record<string, Float32Array>): { d: number; norm: number } {
-  return tf.tidy(() => {
+export async function autodiffDirectional(c: CheckCase, v: Record<string, Float32Array>): Promise<{ d: number; norm: number }> {
+  const grads = tf.tidy(() => {
     const t = tensors(c.inputs);
     const xs = c.wrt.map((n) => t[n]!);
-    const grads = tf.grads((...args: tf.Tensor[]) => {
+    return tf.grads((...args: tf.Tensor[]) => {
       const m = { ...t };
       c.wrt.forEach((n, i) => (m[n] = args[i]!));
       return c.fn(m);
     })(xs);
-    let d = 0;
-    let n2 = 0;
-    grads.forEach((g, i) => {
-      const gv = g.dataSync();
-      const dir = v[c.wrt[i]!]!;
-      for (let k = 0; k < gv.length; k++) {
-        d += gv[k]! * dir[k]!;
-        n2 += gv[k]! * gv[k]!;
-      }
-    });
-    return { d, norm: Math.sqrt(n2) };
   });
+  let gv: Float64Array;
+  try {
+    gv = await readFlat(grads);
+  } finally {
+    tf.dispose(grads);
+  }
+  let d = 0;
+  let n2 = 0;
+  let off = 0;
+  c.wrt.forEach((name) => {
+    const dir = v[name]!;
+    for (let k = 0; k < dir.length; k++) {
+      const g = gv[off + k]!;
+      d += g * dir[k]!;
+      n2 += g * g;
+    }
+    off += dir.length;
+  });
+  return { d, norm: Math.sqrt(n2) };
 }
 
-function value(c: CheckCase, v: Record<string, Float32Array>, eps: number): number {
-  return tf.tidy(() => c.fn(tensors(c.inputs, { v, eps })).dataSync()[0]!);
+async function value(c: CheckCase, v: Record<string, Float32Array>, eps: number): Promise<number> {
+  const s = tf.tidy(() => c.fn(tensors(c.inputs, { v, eps })));
+  try {
+    return await readScalar(s);
+  } finally {
+    s.dispose();
+  }
 }
 
 /** Central difference along v, Richardson-extrapolated: (4·D(ε/2) − D(ε)) / 3. */
-export function finiteDifferenceDirectional(c: CheckCase, v: Record<string, Float32Array>, eps = 1e-2): number {
-  const d = (e: number): number => (value(c, v, e) - value(c, v, -e)) / (2 * e);
-  return (4 * d(eps / 2) - d(eps)) / 3;
+export async function finiteDifferenceDirectional(c: CheckCase, v: Record<string, Float32Array>, eps = 1e-2): Promise<number> {
+  const d = async (e: number): Promise<number> => ((await value(c, v, e)) - (await value(c, v, -e))) / (2 * e);
+  return (4 * (await d(eps / 2)) - (await d(eps))) / 3;
 }
 
 /**
@@ -128,16 +142,16 @@ export async function runCheck(c: CheckCase, seed = 1): Promise<CheckResult> {
   const t0 = performance.now();
   const base = { name: c.name, order: c.order, backend };
   try {
-    const { d: autodiff, norm } = autodiffDirectional(c, v);
+    const { d: autodiff, norm } = await autodiffDirectional(c, v);
     let expected: number;
     let reference: CheckResult['reference'];
     if (backend === 'cpu') {
-      expected = finiteDifferenceDirectional(c, v, c.eps);
+      expected = await finiteDifferenceDirectional(c, v, c.eps);
       reference = 'finite-difference';
     } else {
       await tf.setBackend('cpu');
       try {
-        expected = autodiffDirectional(c, v).d;
+        expected = (await autodiffDirectional(c, v)).d;
       } finally {
         await tf.setBackend(backend);
       }

@@ -13,6 +13,7 @@ import { tf } from './tf.js';
 import { createModel, disposeParams, paramsFromArrays, type Model, type Params } from '../models/index.js';
 import { dlgObjective, paramGradients } from '../../attacks/leakage/objective.js';
 import { oneHot } from './ops.js';
+import { readFlat, readScalar, readValues } from './read.js';
 
 export interface OracleFixture {
   B: number;
@@ -82,36 +83,38 @@ export function oracleProblem(fx: OracleFixture): { model: Model; params: Params
 }
 
 /** Computes target gradients, the DLG objective and its gradients and compares them with PyTorch. */
-export function compareWithOracle(fx: OracleFixture): OracleComparison {
+export async function compareWithOracle(fx: OracleFixture): Promise<OracleComparison> {
   const t0 = performance.now();
   const { model, params } = oracleProblem(fx);
+  const B = fx.B;
+  const { target, value, grads } = tf.tidy(() => {
+    const xTrue = tf.tensor4d(fx.x_true, [B, 32, 32, 3]);
+    const target = paramGradients(model, params, xTrue, oneHot(fx.labels, 100));
+    const xd = tf.tensor4d(fx.x_dummy, [B, 32, 32, 3]);
+    const yd = tf.tensor2d(fx.y_dummy, [B, 100]);
+    const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) =>
+      dlgObjective(model, params, target, x as tf.Tensor4D, y))([xd, yd]);
+    return { target, value, grads };
+  });
   try {
-    return tf.tidy(() => {
-      const B = fx.B;
-      const xTrue = tf.tensor4d(fx.x_true, [B, 32, 32, 3]);
-      const target = paramGradients(model, params, xTrue, oneHot(fx.labels, 100));
-      const names = model.paramShapes.map(([n]) => n);
-      const ours = target.flatMap((g) => Array.from(g.dataSync()));
-      const torch = names.flatMap((n) => fx.oracle.target_grads[n]!);
-      const xd = tf.tensor4d(fx.x_dummy, [B, 32, 32, 3]);
-      const yd = tf.tensor2d(fx.y_dummy, [B, 100]);
-      const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) =>
-        dlgObjective(model, params, target, x as tf.Tensor4D, y))([xd, yd]);
-      const objective = value.dataSync()[0]!;
-      const dx = grads[0]!.dataSync();
-      const dy = grads[1]!.dataSync();
-      return {
-        batch: B,
-        targetGradRelError: relNormError(ours, torch),
-        objectiveRelError: Math.abs(objective - fx.oracle.objective_at_dummy) / Math.abs(fx.oracle.objective_at_dummy),
-        dxRelError: relNormError(dx, fx.oracle.d_objective_d_x_dummy),
-        dyRelError: relNormError(dy, fx.oracle.d_objective_d_y_dummy),
-        objective,
-        dxNorm: Math.sqrt(Array.from(dx).reduce((s, v) => s + v * v, 0)),
-        ms: performance.now() - t0,
-      };
-    });
+    const names = model.paramShapes.map(([n]) => n);
+    const ours = await readFlat(target);
+    const torch = names.flatMap((n) => fx.oracle.target_grads[n]!);
+    const objective = await readScalar(value);
+    const dx = await readValues(grads[0]!);
+    const dy = await readValues(grads[1]!);
+    return {
+      batch: B,
+      targetGradRelError: relNormError(ours, torch),
+      objectiveRelError: Math.abs(objective - fx.oracle.objective_at_dummy) / Math.abs(fx.oracle.objective_at_dummy),
+      dxRelError: relNormError(dx, fx.oracle.d_objective_d_x_dummy),
+      dyRelError: relNormError(dy, fx.oracle.d_objective_d_y_dummy),
+      objective,
+      dxNorm: Math.sqrt(Array.from(dx).reduce((s, v) => s + v * v, 0)),
+      ms: performance.now() - t0,
+    };
   } finally {
+    tf.dispose([...target, value, ...grads]);
     disposeParams(params);
   }
 }

@@ -30,27 +30,30 @@ const LIMITS = [
 ];
 
 /**
- * tfjs-backend-webgpu 4.22.0 reads synchronously through OffscreenCanvas, which Node lacks, and
- * fedattack's engine still reads synchronously (gradient checks, L-BFGS line control, JS kernels):
- * until those paths are asynchronous, WebGPU is opt-in with FEDATTACK_EXPERIMENTAL_WEBGPU=1.
+ * tfjs-backend-webgpu 4.22.0 reads synchronously through OffscreenCanvas, which Node lacks: every host
+ * read in fedattack is asynchronous (`src/engine/read.ts`), so nothing needs `readSync` on this backend.
+ *
+ * `auto` skips software adapters (Mesa's lavapipe/llvmpipe, SwiftShader): they work, and are what the
+ * test suite uses without a GPU, but are far slower than wasm. `--backend webgpu` takes any adapter.
  */
-export function webgpuEnabled(): boolean {
-  return process.env['FEDATTACK_EXPERIMENTAL_WEBGPU'] === '1';
+export async function startWebgpu(opts: { allowSoftware?: boolean } = {}): Promise<Attempt> {
+  if (process.env['FEDATTACK_DISABLE_WEBGPU'] === '1') return { ok: false, why: 'disabled by FEDATTACK_DISABLE_WEBGPU=1' };
+  if (started === null) started = await start();
+  if (!started.ok) return started;
+  if (softwareAdapter && !opts.allowSoftware) {
+    return { ok: false, why: `only a software Vulkan adapter (${adapterName}), slower than wasm; use --backend webgpu to force it` };
+  }
+  return (await tf.setBackend('webgpu')) ? started : { ok: false, why: 'webgpu backend failed to restart' };
 }
 
-export async function startWebgpu(): Promise<Attempt> {
-  if (!webgpuEnabled()) {
-    return {
-      ok: false,
-      why: 'WebGPU is experimental (tfjs-webgpu cannot read synchronously in Node, which the engine still does); set FEDATTACK_EXPERIMENTAL_WEBGPU=1 to try it',
-    };
-  }
-  if (started?.ok) {
-    return (await tf.setBackend('webgpu')) ? started : { ok: false, why: 'webgpu backend failed to restart' };
-  }
-  if (started) return started;
-  started = await start();
-  return started;
+let adapterName = 'unknown adapter';
+let softwareAdapter = false;
+
+/** Whether an adapter is a CPU implementation (lavapipe/llvmpipe, SwiftShader). */
+function isSoftware(a: GpuAdapterLike): boolean {
+  const i = a.info ?? {};
+  const text = [i.vendor, i.architecture, i.device, i.description].join(' ');
+  return (a as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || i.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(text);
 }
 
 async function start(): Promise<Attempt> {
@@ -66,12 +69,13 @@ async function start(): Promise<Attempt> {
   if (probe === null) {
     return { ok: false, why: 'no WebGPU adapter found (needs a Vulkan driver: a GPU driver, or Mesa lavapipe ≥ 25)' };
   }
+  softwareAdapter = isSoftware(probe);
+  adapterName = describeAdapter(probe) || adapterName;
   Object.assign(globalThis, dawn.globals);
   if (!('gpu' in ((globalThis as { navigator?: object }).navigator ?? {}))) {
     Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: 'node' }, configurable: true, writable: true });
   }
   const mod = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as { WebGPUBackend: new (device: unknown, info?: unknown) => tf.KernelBackend };
-  let adapterName = 'unknown adapter';
   tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', async () => {
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -80,9 +84,7 @@ async function start(): Promise<Attempt> {
     for (const k of LIMITS) if (typeof adapter.limits[k] === 'number') requiredLimits[k] = adapter.limits[k]!;
     const requiredFeatures = ['timestamp-query'].filter((f) => adapter.features.has(f));
     const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-    const info = adapter.info;
-    adapterName = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s).join(' ') || adapterName;
-    return new mod.WebGPUBackend(device, info);
+    return new mod.WebGPUBackend(device, adapter.info);
   }, 0);
   try {
     if (!(await tf.setBackend('webgpu'))) return { ok: false, why: 'webgpu backend failed to initialise' };
@@ -92,6 +94,11 @@ async function start(): Promise<Attempt> {
   }
   registerKernelFixes('webgpu');
   return { ok: true, detail: `tfjs-backend-webgpu on Dawn (${adapterName})` };
+}
+
+function describeAdapter(a: GpuAdapterLike): string {
+  const i = a.info;
+  return [i?.vendor, i?.architecture, i?.device, i?.description].filter((s) => s).join(' ');
 }
 
 function firstLine(e: unknown): string {

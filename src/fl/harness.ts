@@ -403,7 +403,7 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
         if (corrupt.length > 0 && (o.nonFinite ?? 'stop') === 'stop') {
           throw new NonFiniteUpdateError(round, corrupt, history.length > 0 ? history[history.length - 1]!.round : resumedFrom);
         }
-        if (order.length > 0) server.applyRound(order.map((k) => sent.get(k)!.delta), order.map((k) => sent.get(k)!.numSamples));
+        if (order.length > 0) await server.applyRound(order.map((k) => sent.get(k)!.delta), order.map((k) => sent.get(k)!.numSamples));
       } finally {
         for (const s of sent.values()) disposeParams(s.delta);
       }

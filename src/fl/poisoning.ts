@@ -70,7 +70,7 @@ export function behaviourFromCraft(attack: MaliciousCraft): ClientBehaviour {
         try {
           const r = await ctx.trainLocal(data);
           try {
-            ownUpdate = paramsToFlat(r.delta);
+            ownUpdate = await paramsToFlat(r.delta);
           } finally {
             tf.dispose(Object.values(r.delta));
           }
@@ -78,9 +78,9 @@ export function behaviourFromCraft(attack: MaliciousCraft): ClientBehaviour {
           if (owned !== null) disposeData(owned);
         }
       }
-      const globalFlat = paramsToFlat(ctx.globalParams);
+      const globalFlat = await paramsToFlat(ctx.globalParams);
       const cctx: CraftContext = {
-        honest: attack.seesHonestUpdates ? ctx.honestUpdates.map((u) => paramsToFlat(u)) : [],
+        honest: attack.seesHonestUpdates ? await Promise.all(ctx.honestUpdates.map((u) => paramsToFlat(u))) : [],
         numClients: ctx.numClients,
         numByzantine: ctx.numMalicious,
         rng: ctx.rng.fork('craft'),

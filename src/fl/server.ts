@@ -13,6 +13,7 @@
  * Robust aggregators (defenses/aggregation/) implement the same {@link Aggregator} interface.
  */
 import { tf } from '../engine/tf.js';
+import { readFlat } from '../engine/read.js';
 import type { Rng } from '../engine/rng.js';
 import { disposeParams, type Params } from '../models/index.js';
 import type { Aggregator, Strategy } from './types.js';
@@ -67,16 +68,9 @@ export function weightedMean(updates: Params[], weights: number[]): Params {
   return out;
 }
 
-/** Concatenates parameters (in their key order) into one host vector; one read-back per tensor. */
-export function paramsToFlat(p: Params): Float32Array {
-  const parts = Object.values(p).map((t) => t.dataSync() as Float32Array);
-  const out = new Float32Array(parts.reduce((s, a) => s + a.length, 0));
-  let at = 0;
-  for (const a of parts) {
-    out.set(a, at);
-    at += a.length;
-  }
-  return out;
+/** Concatenates parameters (in their key order) into one host vector (one read-back on a GPU). */
+export async function paramsToFlat(p: Params): Promise<Float32Array> {
+  return Float32Array.from(await readFlat(Object.values(p)));
 }
 
 /** The inverse of {@link paramsToFlat}: a host vector cut into tensors shaped like `like`. */
@@ -99,9 +93,10 @@ export function flatToParams(v: Float32Array, like: Params): Params {
 export function fromFlatAggregator(flat: { name: string; aggregate(updates: Float32Array[], weights: number[]): Float32Array }): Aggregator {
   return {
     name: flat.name,
-    aggregate(updates: Params[], weights: number[]): Params {
+    async aggregate(updates: Params[], weights: number[]): Promise<Params> {
       checkUpdates(updates, weights);
-      return flatToParams(flat.aggregate(updates.map(paramsToFlat), weights), updates[0]!);
+      const flats = await Promise.all(updates.map(paramsToFlat));
+      return flatToParams(flat.aggregate(flats, weights), updates[0]!);
     },
   };
 }
@@ -121,8 +116,8 @@ export class Server {
   ) {}
 
   /** One server step: params ← strategy.serverUpdate(params, aggregator.aggregate(updates, weights)). */
-  applyRound(updates: Params[], weights: number[]): void {
-    const aggregate = this.aggregator.aggregate(updates, weights);
+  async applyRound(updates: Params[], weights: number[]): Promise<void> {
+    const aggregate = await this.aggregator.aggregate(updates, weights);
     try {
       const next = this.strategy.serverUpdate(this.params, aggregate);
       const keep = new Set(Object.values(next).map((t) => t.id));

@@ -81,11 +81,12 @@ export interface Observer {
 
 /**
  * Server-side combination of the updates of one round. `weights` are the clients' sample counts n_k
- * (not normalised). Returns fresh tensors; must not dispose its inputs.
+ * (not normalised). Returns fresh tensors; must not dispose its inputs. May be asynchronous (rules that
+ * work on host vectors read the updates back with `await`, as GPU backends require).
  */
 export interface Aggregator {
   readonly name: string;
-  aggregate(updates: Params[], weights: number[]): Params;
+  aggregate(updates: Params[], weights: number[]): Params | Promise<Params>;
 }
 
 /** Local training settings of the 'update' strategies. batchSize 0 = the full local dataset (B = ∞). */

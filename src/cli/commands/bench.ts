@@ -9,6 +9,7 @@ import { selectBackend } from '../../engine/backend.js';
 import { createModel, disposeParams } from '../../models/index.js';
 import { dlgObjective, paramGradients } from '../../../attacks/leakage/objective.js';
 import { oneHot } from '../../engine/ops.js';
+import { readFlat } from '../../engine/read.js';
 import { writeJsonAtomic } from '../../io/atomic.js';
 import { markdownTable, writeReport } from '../../io/report.js';
 import { outDir, withCommonOptions, type CommonArgs } from '../options.js';
@@ -20,27 +21,32 @@ export const TORCH_DLG_MS: Record<number, number> = { 1: 1.6, 4: 3.3, 8: 5.3 };
 export interface DlgTiming { backend: string; batch: number; msPerEval: number; evals: number; torchMs: number; ratio: number }
 
 /** Median ms of one DLG objective+gradient evaluation (LeNet, 100 classes) on the current backend. */
-export function timeDlgEvaluation(batch: number, opts: { minEvals?: number; minMs?: number } = {}): { median: number; evals: number } {
+export async function timeDlgEvaluation(batch: number, opts: { minEvals?: number; minMs?: number } = {}): Promise<{ median: number; evals: number }> {
   const model = createModel('lenet', { inputShape: [32, 32, 3], classes: 100 });
   const params = model.init(1);
   const target = tf.tidy(() => paramGradients(model, params, tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 2) as tf.Tensor4D,
     oneHot(Array.from({ length: batch }, (_, i) => i), 100)));
   const x = tf.variable(tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 3));
   const y = tf.variable(tf.randomNormal([batch, 100], 0, 1, 'float32', 4));
-  const once = (): number => {
+  // one evaluation as the attack does it: objective and gradients, read back to the host
+  const once = async (): Promise<number> => {
     const t0 = performance.now();
-    tf.tidy(() => {
+    const out = tf.tidy(() => {
       const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => dlgObjective(model, params, target, a as tf.Tensor4D, b))([x, y]);
-      value.dataSync();
-      grads.forEach((g) => g.dataSync());
+      return [value, ...grads];
     });
+    try {
+      await readFlat(out);
+    } finally {
+      tf.dispose(out);
+    }
     return performance.now() - t0;
   };
   try {
-    for (let i = 0; i < 5; i++) once();
+    for (let i = 0; i < 5; i++) await once();
     const times: number[] = [];
     const start = performance.now();
-    while (times.length < (opts.minEvals ?? 30) || performance.now() - start < (opts.minMs ?? 1500)) times.push(once());
+    while (times.length < (opts.minEvals ?? 30) || performance.now() - start < (opts.minMs ?? 1500)) times.push(await once());
     times.sort((a, b) => a - b);
     return { median: times[Math.floor(times.length / 2)]!, evals: times.length };
   } finally {
@@ -65,7 +71,7 @@ export function benchCommand(y: Argv): Argv {
       for (const name of a.backends.split(',').map((s) => s.trim())) {
         const choice = await selectBackend(name);
         for (const batch of batches) {
-          const { median, evals } = timeDlgEvaluation(batch);
+          const { median, evals } = await timeDlgEvaluation(batch);
           const torchMs = TORCH_DLG_MS[batch] ?? NaN;
           const r = { backend: choice.name, batch, msPerEval: median, evals, torchMs, ratio: median / torchMs };
           rows.push(r);

@@ -92,7 +92,7 @@ export class AdamOptimizer implements Optimizer {
     this.lr = lr;
   }
 
-  step(objective: Objective): number {
+  async step(objective: Objective): Promise<number> {
     if (this.disposed) throw new Error('Adam: step() after dispose()');
     const { beta1, beta2, eps, weightDecay: wd, signedGradients } = this;
     const lr = this.lr;
@@ -100,8 +100,7 @@ export class AdamOptimizer implements Optimizer {
     const stepSize = lr / (1 - beta1 ** k);
     const bc2Sqrt = Math.sqrt(1 - beta2 ** k);
     this.evals++;
-    const res = tf.tidy(() =>
-      firstOrderEvaluate('Adam', this.vars, objective, (grads) => {
+    const res = await firstOrderEvaluate('Adam', this.vars, objective, (grads) => {
         this.vars.forEach((p, i) => {
           let g: tf.Tensor = signedGradients ? tf.sign(grads[i]!) : grads[i]!;
           if (wd !== 0) g = tf.add(g, tf.mul(p, wd));
@@ -112,8 +111,7 @@ export class AdamOptimizer implements Optimizer {
           const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
           p.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
         });
-      }),
-    );
+      });
     if (res.finite) this.k = k;
     else this.divergedFlag = true;
     return res.loss;

@@ -37,8 +37,10 @@ export interface Optimizer {
   readonly learningRate: number;
   /** Changes the learning rate used by subsequent steps (for step-decay schedules). */
   setLearningRate(lr: number): void;
-  /** One optimisation step; returns the loss at the first evaluation of this step (like PyTorch's step(closure)). */
-  step(objective: Objective): number;
+  /** One optimisation step; resolves to the loss at the first evaluation of this step (like PyTorch's
+   *  step(closure)). Asynchronous because results are read back with `await tensor.data()` (WebGPU has no
+   *  synchronous read in Node). */
+  step(objective: Objective): Promise<number>;
   dispose(): void;
 }
 

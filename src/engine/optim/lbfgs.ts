@@ -41,6 +41,7 @@
  */
 import { tf } from '../tf.js';
 import type { Objective, Optimizer } from './index.js';
+import { readFlat } from '../read.js';
 
 export interface LBFGSOptions {
   /** Learning rate (step length scale), default 1. */
@@ -228,13 +229,13 @@ export class LBFGSOptimizer implements Optimizer {
     this.state.prevFlatGrad = null;
   }
 
-  step(objective: Objective): number {
+  async step(objective: Objective): Promise<number> {
     if (this.disposed) throw new Error('LBFGS: step() after dispose()');
     const old = this.state;
     const work: LBFGSState = { ...old, oldDirs: old.oldDirs.slice(), oldStps: old.oldStps.slice(), ro: old.ro.slice() };
-    const x0 = this.flatParams();
+    const x0 = await this.flatParams();
     try {
-      const result = this.run(objective, work);
+      const result = await this.run(objective, work);
       this.state = work;
       return result;
     } catch (e) {
@@ -246,14 +247,8 @@ export class LBFGSOptimizer implements Optimizer {
   // ------------------------------------------------------------------------------------------------
   // flat-vector helpers
 
-  private flatParams(): Vec {
-    const out = new Float64Array(this.numel);
-    let off = 0;
-    for (const v of this.vars) {
-      out.set(v.dataSync() as Float32Array, off);
-      off += v.size;
-    }
-    return out;
+  private flatParams(): Promise<Vec> {
+    return readFlat(this.vars, new Float64Array(this.numel));
   }
 
   /** vars ← x (rounded to float32). */
@@ -269,47 +264,44 @@ export class LBFGSOptimizer implements Optimizer {
   }
 
   /** vars ← base + t·d, with base the current variable values, or the flat vector `base` if given. */
-  private addDir(t: number, d: Vec, base?: Vec): void {
-    this.setParams(axpy(base ?? this.flatParams(), t, d));
+  private async addDir(t: number, d: Vec, base?: Vec): Promise<void> {
+    this.setParams(axpy(base ?? (await this.flatParams()), t, d));
   }
 
   /** Calls the objective at the current variables; reads back the loss and the flattened gradient (the
    *  objective's tensors are disposed) and computes max|g|, ‖g‖₁ and, if `d` is given, gᵀd. */
-  private evaluate(objective: Objective, d?: Vec): Evaluation {
+  private async evaluate(objective: Objective, d?: Vec): Promise<Evaluation> {
     this.evals++;
-    const grad = new Float64Array(this.numel);
-    let loss = NaN;
+    const grad = new Float64Array(this.numel + 1);
     // inside tidy: tensors the objective made before throwing are freed too
-    tf.tidy(() => {
-      const out = objective();
-      try {
-        if (!out || !Array.isArray(out.grads) || out.grads.length !== this.vars.length) {
-          throw new Error(
-            `LBFGS: objective returned ${out && Array.isArray(out.grads) ? out.grads.length : 'no'} gradients for ${this.vars.length} variables`,
-          );
-        }
-        out.grads.forEach((g, i) => {
-          if (g.size !== this.sizes[i]) {
-            throw new Error(`LBFGS: gradient ${i} has shape [${g.shape}] but variable ${this.vars[i]!.name} has [${this.vars[i]!.shape}]`);
-          }
-        });
-        if (out.loss.size !== 1) throw new Error(`LBFGS: loss must be a scalar, got shape [${out.loss.shape}]`);
-        let off = 0;
-        for (const g of out.grads) {
-          grad.set(g.dataSync() as Float32Array, off);
-          off += g.size;
-        }
-        loss = out.loss.dataSync()[0]!;
-      } finally {
-        tf.dispose([out?.loss, ...(out?.grads ?? [])].filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+    const out = tf.tidy(() => objective());
+    try {
+      if (!out || !Array.isArray(out.grads) || out.grads.length !== this.vars.length) {
+        throw new Error(
+          `LBFGS: objective returned ${out && Array.isArray(out.grads) ? out.grads.length : 'no'} gradients for ${this.vars.length} variables`,
+        );
       }
-    });
+      out.grads.forEach((g, i) => {
+        if (g.size !== this.sizes[i]) {
+          throw new Error(`LBFGS: gradient ${i} has shape [${g.shape}] but variable ${this.vars[i]!.name} has [${this.vars[i]!.shape}]`);
+        }
+      });
+      if (!(out.loss instanceof tf.Tensor) || out.loss.size !== 1) {
+        throw new Error(`LBFGS: loss must be a scalar, got shape [${out.loss?.shape}]`);
+      }
+      // one read for the gradients and the loss (one device→host transfer on a GPU)
+      await readFlat([...out.grads, out.loss], grad);
+    } finally {
+      tf.dispose([out?.loss, ...(out?.grads ?? [])].filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+    }
+    const loss = grad[this.numel]!;
+    const g = grad.subarray(0, this.numel);
     let l1 = 0;
-    for (let i = 0; i < grad.length; i++) l1 += Math.abs(grad[i]!);
-    const maxAbs = maxAbsOf(grad);
-    const gtd = d ? dot(grad, d) : NaN;
+    for (let i = 0; i < g.length; i++) l1 += Math.abs(g[i]!);
+    const maxAbs = maxAbsOf(g);
+    const gtd = d ? dot(g, d) : NaN;
     const finite = Number.isFinite(loss) && Number.isFinite(l1) && Number.isFinite(maxAbs) && (!d || Number.isFinite(gtd));
-    return { loss, grad, maxAbs, l1, gtd, finite };
+    return { loss, grad: g, maxAbs, l1, gtd, finite };
   }
 
   /** Two-loop recursion: returns −H·g for the stored history and H₀ = hDiag·I. */
@@ -336,11 +328,11 @@ export class LBFGSOptimizer implements Optimizer {
   // ------------------------------------------------------------------------------------------------
   // the algorithm
 
-  private run(objective: Objective, st: LBFGSState): number {
+  private async run(objective: Objective, st: LBFGSState): Promise<number> {
     const { maxIter, maxEval, toleranceGrad, toleranceChange, historySize } = this;
     const lr = this.lr;
 
-    const first = this.evaluate(objective);
+    const first = await this.evaluate(objective);
     const origLoss = first.loss;
     let loss = first.loss;
     let flatGrad = first.grad;
@@ -403,8 +395,8 @@ export class LBFGSOptimizer implements Optimizer {
 
       let lsEvals = 0;
       if (this.lineSearchFn === 'strong_wolfe') {
-        const x = this.flatParams();
-        const ls = this.strongWolfe(objective, x, t, d, loss, flatGrad, first.maxAbs, gtd);
+        const x = await this.flatParams();
+        const ls = await this.strongWolfe(objective, x, t, d, loss, flatGrad, first.maxAbs, gtd);
         lsEvals = ls.evals;
         currentEvals += lsEvals;
         st.funcEvals += lsEvals;
@@ -416,14 +408,14 @@ export class LBFGSOptimizer implements Optimizer {
         loss = ls.f;
         flatGrad = ls.g;
         t = ls.t;
-        this.addDir(t, d, x);
+        await this.addDir(t, d, x);
         optCond = ls.maxAbs <= toleranceGrad;
       } else {
         if (nIter !== maxIter) {
-          const x = this.flatParams();
-          this.addDir(t, d, x);
+          const x = await this.flatParams();
+          await this.addDir(t, d, x);
           // re-evaluate only if not in the last iteration (PyTorch: no use in a stochastic setting)
-          const ev = this.evaluate(objective);
+          const ev = await this.evaluate(objective);
           lsEvals = 1;
           currentEvals += 1;
           st.funcEvals += 1;
@@ -436,7 +428,7 @@ export class LBFGSOptimizer implements Optimizer {
           flatGrad = ev.grad;
           optCond = ev.maxAbs <= toleranceGrad;
         } else {
-          this.addDir(t, d);
+          await this.addDir(t, d);
         }
       }
 
@@ -460,7 +452,7 @@ export class LBFGSOptimizer implements Optimizer {
    * and the variables are put back to x. Returns the accepted (f, g, t), the number of evaluations, and
    * `diverged` if a trial evaluation was non-finite (then g is the input gradient and t = 0).
    */
-  private strongWolfe(
+  private async strongWolfe(
     objective: Objective,
     x: Vec,
     tInit: number,
@@ -473,7 +465,7 @@ export class LBFGSOptimizer implements Optimizer {
     c2 = 0.9,
     toleranceChange = 1e-9,
     maxLs = 25,
-  ): { f: number; g: Vec; maxAbs: number; t: number; evals: number; diverged: boolean } {
+  ): Promise<{ f: number; g: Vec; maxAbs: number; t: number; evals: number; diverged: boolean }> {
     interface Pt {
       t: number;
       f: number;
@@ -484,11 +476,11 @@ export class LBFGSOptimizer implements Optimizer {
     const finish = (p: Pt | null, evals: number, diverged: boolean) =>
       p ? { f: p.f, g: p.g, maxAbs: p.maxAbs, t: p.t, evals, diverged } : { f, g, maxAbs: gMaxAbs, t: 0, evals, diverged };
     const dNorm = maxAbsOf(d);
-    const evalAt = (t: number): Pt & { finite: boolean } => {
-      this.addDir(t, d, x);
+    const evalAt = async (t: number): Promise<Pt & { finite: boolean }> => {
+      await this.addDir(t, d, x);
       let ev: Evaluation;
       try {
-        ev = this.evaluate(objective, d);
+        ev = await this.evaluate(objective, d);
       } finally {
         this.setParams(x);
       }
@@ -496,7 +488,7 @@ export class LBFGSOptimizer implements Optimizer {
     };
 
     let t = tInit;
-    let cur = evalAt(t);
+    let cur = await evalAt(t);
     let evals = 1;
     if (!cur.finite) return finish(null, evals, true);
 
@@ -525,7 +517,7 @@ export class LBFGSOptimizer implements Optimizer {
       const tNext = cubicInterpolate(prev.t, prev.f, prev.gtd, t, cur.f, cur.gtd, [minStep, maxStep]);
       prev = cur;
       t = tNext;
-      cur = evalAt(t);
+      cur = await evalAt(t);
       evals++;
       lsIter++;
       if (!cur.finite) return finish(null, evals, true);
@@ -560,7 +552,7 @@ export class LBFGSOptimizer implements Optimizer {
         insufProgress = false;
       }
 
-      cur = evalAt(t);
+      cur = await evalAt(t);
       evals++;
       lsIter++;
       if (!cur.finite) return finish(null, evals, true);

@@ -31,17 +31,17 @@ export interface SGDOptions {
 
 /**
  * Calls the objective, checks its output against `vars`, reads back the loss and a finiteness probe
- * (ℓ1 norm of all gradients) in one sync, runs `update(grads)` if everything is finite, and disposes the
- * objective's tensors in all cases (also when the objective output is malformed or `update` throws).
- * Must be called inside a `tf.tidy`. Returns the loss and whether the update ran.
+ * (ℓ1 norm of all gradients) in one read, runs `update(grads)` (inside a tidy) if everything is finite,
+ * and disposes the objective's tensors in all cases (also when the objective throws, its output is
+ * malformed or `update` throws). Returns the loss and whether the update ran.
  */
-export function firstOrderEvaluate(
+export async function firstOrderEvaluate(
   who: string,
   vars: readonly tf.Variable[],
   objective: Objective,
   update: (grads: tf.Tensor[]) => void,
-): { loss: number; finite: boolean } {
-  const out = objective();
+): Promise<{ loss: number; finite: boolean }> {
+  const out = tf.tidy(() => objective());
   try {
     if (!out || !(out.loss instanceof tf.Tensor) || !Array.isArray(out.grads)) {
       throw new Error(`${who}: objective must return { loss: tf.Scalar, grads: tf.Tensor[] }`);
@@ -60,11 +60,15 @@ export function firstOrderEvaluate(
       const l1 = tf.addN(out.grads.map((g) => tf.sum(tf.abs(tf.cast(g, 'float32')))));
       return tf.stack([tf.reshape(tf.cast(out.loss, 'float32'), []), l1]);
     });
-    const stats = packed.dataSync();
-    packed.dispose();
+    let stats: Float32Array;
+    try {
+      stats = (await packed.data()) as Float32Array;
+    } finally {
+      packed.dispose();
+    }
     const loss = stats[0]!;
     const finite = Number.isFinite(loss) && Number.isFinite(stats[1]!);
-    if (finite) update(out.grads);
+    if (finite) tf.tidy(() => update(out.grads));
     return { loss, finite };
   } finally {
     tf.dispose([out?.loss, ...(Array.isArray(out?.grads) ? out.grads : [])].filter((t): t is tf.Tensor => t instanceof tf.Tensor));
@@ -114,15 +118,14 @@ export class SGDOptimizer implements Optimizer {
     this.lr = lr;
   }
 
-  step(objective: Objective): number {
+  async step(objective: Objective): Promise<number> {
     if (this.disposed) throw new Error('SGD: step() after dispose()');
     const lr = this.lr;
     const mu = this.momentum;
     const wd = this.weightDecay;
     const first = this.steps === 0;
     this.evals++;
-    const res = tf.tidy(() =>
-      firstOrderEvaluate('SGD', this.vars, objective, (grads) => {
+    const res = await firstOrderEvaluate('SGD', this.vars, objective, (grads) => {
         this.vars.forEach((p, i) => {
           let g: tf.Tensor = grads[i]!;
           if (wd !== 0) g = tf.add(g, tf.mul(p, wd));
@@ -133,8 +136,7 @@ export class SGDOptimizer implements Optimizer {
           }
           p.assign(tf.sub(p, tf.mul(g, lr)));
         });
-      }),
-    );
+      });
     if (res.finite) this.steps++;
     else this.divergedFlag = true;
     return res.loss;
