@@ -21,6 +21,9 @@ import { loadOracle, oracleProblem } from '../src/engine/oracle.js';
 import { disposeParams } from '../src/models/index.js';
 import { runChecks } from '../src/cli/commands/check.js';
 import { dlg } from '../attacks/leakage/index.js';
+import { conv2DBackpropFilterMMKernel } from '../src/engine/kernels/Conv2DBackpropFilterMM.js';
+import { addNKernel } from '../src/engine/kernels/AddN.js';
+import { replaceKernel } from '../src/engine/kernels/util.js';
 import { disposeObservation, victimObservation } from '../attacks/leakage/run.js';
 
 const probe = await startWebgpu({ allowSoftware: true });
@@ -46,6 +49,52 @@ async function on<T>(backend: string, f: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Runs f with `config` replacing a cpu kernel, then puts the previous kernel back. */
+async function withCpuKernel<T>(config: tf.KernelConfig, f: () => Promise<T>): Promise<T> {
+  const previous = tf.getKernel(config.kernelName, 'cpu')!;
+  replaceKernel(config);
+  try {
+    return await f();
+  } finally {
+    replaceKernel(previous);
+  }
+}
+
+// The WebGPU kernels are compositions of a backend's own kernels: on cpu they must give cpu's results.
+describe('WebGPU kernel compositions, on cpu (run everywhere)', () => {
+  it('Conv2DBackpropFilter as kh·kw matrix products equals the convolution form', async () => {
+    for (const [N, H, ci, co, k, s, pad] of [[2, 9, 3, 4, 5, 2, 'same'], [2, 32, 3, 12, 5, 2, 2], [3, 8, 4, 6, 3, 1, 'same'], [2, 7, 2, 3, 3, 2, 'valid']] as const) {
+      const x = tf.randomNormal([N, H, H, ci], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const w = tf.randomNormal([k, k, ci, co], 0, 1, 'float32', 2) as tf.Tensor4D;
+      const y = tf.conv2d(x, w, s, pad);
+      const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 3);
+      const dw = (): Promise<Float32Array> => {
+        const g = tf.tidy(() => tf.grad((ww: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, ww as tf.Tensor4D, s, pad), dy)))(w));
+        return g.data().finally(() => g.dispose()) as Promise<Float32Array>;
+      };
+      const ref = await dw();
+      const ours = await withCpuKernel(conv2DBackpropFilterMMKernel('cpu'), dw);
+      let worst = 0;
+      ref.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ours[i]!) / (1 + Math.abs(v)))));
+      assert.ok(worst < 1e-5, `N=${N} H=${H} k=${k} s=${s} pad=${pad}: rel. error ${worst}`);
+      tf.dispose([x, w, y, dy]);
+    }
+  });
+
+  it('AddN in chunks of at most 7 gives the sum of 1 to 40 tensors, without leaking', async () => {
+    const before = tf.memory().numTensors;
+    await withCpuKernel(addNKernel('cpu'), async () => {
+      for (const n of [1, 2, 7, 8, 15, 40]) {
+        const ts = Array.from({ length: n }, (_, i) => tf.fill([3], i + 1));
+        const sum = tf.addN(ts);
+        assert.deepEqual(Array.from(await sum.data()), [1, 2, 3].map(() => (n * (n + 1)) / 2), `n=${n}`);
+        tf.dispose([...ts, sum]);
+      }
+    });
+    assert.equal(tf.memory().numTensors, before);
+  });
+});
+
 describe('WebGPU backend', { skip }, () => {
   it('reads several tensors back in one transfer, values and order intact', async () => {
     const got = await on('webgpu', async () => {
@@ -57,6 +106,19 @@ describe('WebGPU backend', { skip }, () => {
       }
     });
     assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('adds up more tensors than a shader stage may bind (AddN in chunks)', async () => {
+    const got = await on('webgpu', async () => {
+      const ts = Array.from({ length: 40 }, (_, i) => tf.fill([5], i));
+      const s = tf.addN(ts);
+      try {
+        return Array.from(await s.data());
+      } finally {
+        tf.dispose([...ts, s]);
+      }
+    });
+    assert.deepEqual(got, Array(5).fill(780));
   });
 
   it('passes every gradient check and the PyTorch oracle (fedattack check)', async () => {

@@ -4,7 +4,8 @@
  * - MaxPoolGrad and MaxPoolWithArgmax in JavaScript (wasm's are wrong for some channel counts);
  * - AvgPoolGrad consistent with the forward pass under 'same' padding (cpu and wasm);
  * - Identity sharing storage instead of copying (wasm; the engine clones every saved tensor);
- * - Conv2DBackpropInput as an XNNPACK convolution, and transposed BatchMatMul via Transpose (wasm, speed).
+ * - Conv2DBackpropInput as an XNNPACK convolution, and transposed BatchMatMul via Transpose (wasm, speed);
+ * - WebGPU: AddN in chunks (storage-buffer limits), Conv2DBackpropFilter as split-K matrix products.
  */
 import { tf } from '../tf-core.js';
 import { conv2DBackpropFilterKernel } from './Conv2DBackpropFilter.js';
@@ -14,13 +15,15 @@ import { avgPoolGradKernel } from './AvgPoolGrad.js';
 import { identityKernel } from './Identity.js';
 import { conv2DBackpropInputKernel } from './Conv2DBackpropInput.js';
 import { batchMatMulKernel } from './BatchMatMul.js';
+import { addNKernel } from './AddN.js';
+import { conv2DBackpropFilterMMKernel } from './Conv2DBackpropFilterMM.js';
 import { replaceKernel } from './util.js';
 
 const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
   cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel],
   wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel, identityKernel,
     conv2DBackpropInputKernel, batchMatMulKernel],
-  webgpu: [avgPoolGradKernel],
+  webgpu: [avgPoolGradKernel, addNKernel, conv2DBackpropFilterMMKernel],
 };
 
 const done = new Set<string>();
