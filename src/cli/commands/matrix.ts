@@ -249,7 +249,8 @@ export function matrixCommand(y: Argv): Argv {
     'defenses × attacks (poisoning and leakage) × byzantine counts × partitions × seeds: resumable, parallel, with a heatmap report',
     (b) =>
       b
-        .usage(`$0 matrix --config FILE [--out DIR] [--workers N|auto]\n\n${CONFIG_HELP}\n\nAttacks:\n${describePoisoning()}\n\nAggregators:\n${describeAggregators()}\n\nClient defenses:\n${describeClientDefenses()}\n  clip-noise: clip=1 (L2 bound of the sent update), sigma=0.01 (noise std as a multiple of clip)`)
+        .wrap(null)
+        .usage(`$0 matrix --config FILE [--out DIR] [--workers N|auto]\n\n${CONFIG_HELP}\n\n${describePoisoning()}\n\n${describeAggregators()}\n\n${describeClientDefenses()}\n  clip-noise: clip=1 (L2 bound of the sent update), sigma=0.01 (noise std as a multiple of clip)`)
         .option('config', { type: 'string', describe: 'the matrix: JSON or YAML file (keys above)' })
         .option('out', { type: 'string', describe: 'output directory; rerunning with the same one resumes (default results/matrix-<timestamp>)' })
         .option('workers', { type: 'string', describe: 'cells run in parallel in this many child processes (a number or auto = min(cores, cells to run)); results do not change', defaultDescription: 'auto' })
