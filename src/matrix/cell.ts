@@ -33,6 +33,9 @@ import { parseAdversarial } from '../../defenses/training/adversarial.js';
 import { clipNoiseTransform, parseClipNoise } from '../../defenses/training/clip-noise.js';
 import { parseSpec } from '../spec.js';
 import type { RoundMetrics, UpdateTransform } from '../fl/types.js';
+import { dataTensors, disposeData, type DataTensors } from '../fl/client.js';
+import { evaluate } from '../fl/evaluate.js';
+import type { Dataset } from '../../datasets/index.js';
 import { clientDefenseKind, leakName, partitionRegistry, type CellSettings } from './config.js';
 
 export interface CellRound {
@@ -40,6 +43,8 @@ export interface CellRound {
   accuracy: number | null;
   loss: number | null;
   attackSuccessRate?: number | null;
+  /** Backdoor: clean (untriggered) test inputs whose class is not the target, classified as the target. */
+  cleanTargetRate?: number | null;
   maliciousClients?: number[];
   droppedClients?: number[];
 }
@@ -52,6 +57,8 @@ export interface CellResult {
   attackSuccessRate?: number | null;
   maxAttackSuccessRate?: number | null;
   attackSuccessRateWhenSampled?: number | null;
+  /** Backdoor: the final model's rate of predicting the target on clean non-target inputs (ASR's baseline). */
+  cleanTargetRate?: number | null;
   byzantineClients?: number[];
   /** Mean (non-finite) update stopped the run: its round, and the message. */
   stoppedAtRound?: number;
@@ -99,6 +106,18 @@ function partitionSpec(text: string): PartitionSpec {
   return { kind: 'iid' };
 }
 
+/** The test inputs whose class is not `target`, labelled `target` (accuracy on it = rate of predicting the target). */
+function nonTargetSet(test: Dataset, target: number): DataTensors | null {
+  const [h, w, c] = test.shape;
+  const per = h * w * c;
+  const keep: number[] = [];
+  for (let i = 0; i < test.labels.length; i++) if (test.labels[i] !== target) keep.push(i);
+  if (keep.length === 0) return null;
+  const images = new Float32Array(keep.length * per);
+  keep.forEach((i, k) => images.set(test.images.subarray(i * per, (i + 1) * per), k * per));
+  return dataTensors({ ...test, images, labels: new Int32Array(keep.length).fill(target), users: undefined } as Dataset);
+}
+
 const mean = (xs: number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
 
 export async function runCell(s: CellSettings, outDir: string): Promise<CellResult> {
@@ -130,6 +149,8 @@ export async function runCell(s: CellSettings, outDir: string): Promise<CellResu
   const byzantineSet = new Set(byzantineClients);
   const behaviour = attack !== null ? behaviourFromCraft(attack) : null;
   const backdoor = attack instanceof ModelReplacement ? new BackdoorEvaluator(test, attack) : null;
+  // Without the trigger: a model that predicts the target for everything is not a backdoor.
+  const cleanTarget: DataTensors | null = attack instanceof ModelReplacement ? nonTargetSet(test, attack.target) : null;
   const observer = leak
     ? leakageObserver({
         attack: leakName(s.attack), clients: L!.clients, rounds: L!.rounds, seed: s.seed, train,
@@ -146,7 +167,12 @@ export async function runCell(s: CellSettings, outDir: string): Promise<CellResu
       ...(plainMean ? {} : { aggregator: harnessAggregator(flat) }),
       nonFinite: plainMean ? 'stop' : 'drop',
       ...(behaviour !== null ? { behaviour: (k: number) => (byzantineSet.has(k) ? behaviour : undefined) } : {}),
-      ...(backdoor !== null ? { extraMetrics: async (_round: number, p) => ({ attackSuccessRate: await backdoor.successRate(model, p) }) } : {}),
+      ...(backdoor !== null ? {
+        extraMetrics: async (_round: number, p) => ({
+          attackSuccessRate: await backdoor.successRate(model, p),
+          cleanTargetRate: cleanTarget === null ? null : (await evaluate(model, p, cleanTarget)).accuracy,
+        }),
+      } : {}),
       ...(transforms.length > 0 ? { transforms } : {}),
       ...(observer !== null ? { observers: [observer] } : {}),
       workers: 1,
@@ -162,11 +188,13 @@ export async function runCell(s: CellSettings, outDir: string): Promise<CellResu
     result.finalAccuracy = null;
   } finally {
     backdoor?.dispose();
+    if (cleanTarget !== null) disposeData(cleanTarget);
   }
   result.rounds = history.map((m) => {
-    const x = m as RoundMetrics & { attackSuccessRate?: number | null; droppedClients?: number[] };
+    const x = m as RoundMetrics & { attackSuccessRate?: number | null; cleanTargetRate?: number | null; droppedClients?: number[] };
     const row: CellRound = { round: m.round, accuracy: m.accuracy, loss: m.loss };
     if (x.attackSuccessRate !== undefined) row.attackSuccessRate = x.attackSuccessRate;
+    if (x.cleanTargetRate !== undefined) row.cleanTargetRate = x.cleanTargetRate;
     if (m.maliciousClients !== undefined) row.maliciousClients = m.maliciousClients;
     if (x.droppedClients !== undefined) row.droppedClients = x.droppedClients;
     return row;
@@ -174,6 +202,7 @@ export async function runCell(s: CellSettings, outDir: string): Promise<CellResu
   if (backdoor !== null) {
     const asr = result.rounds.map((r) => r.attackSuccessRate).filter((v): v is number => typeof v === 'number');
     result.attackSuccessRate = result.stoppedAtRound !== undefined ? null : (result.rounds.at(-1)?.attackSuccessRate ?? null);
+    result.cleanTargetRate = result.stoppedAtRound !== undefined ? null : (result.rounds.at(-1)?.cleanTargetRate ?? null);
     result.maxAttackSuccessRate = asr.length > 0 ? Math.max(...asr) : null;
     result.attackSuccessRateWhenSampled = mean(result.rounds.filter((r) => (r.maliciousClients?.length ?? 0) > 0 && typeof r.attackSuccessRate === 'number').map((r) => r.attackSuccessRate!));
   }

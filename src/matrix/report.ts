@@ -108,7 +108,7 @@ export async function writeMatrixReport(
         for (const a of ['none', ...config.attacks]) {
           const rs = results(d, a);
           if (rs.length === 0) {
-            tableRows.push([partition, f, d, a, 'not run', null, null, null, null, null, null, null]);
+            tableRows.push([partition, f, d, a, 'not run', null, null, null, null, null, null, null, null]);
             continue;
           }
           const acc = metric(d, a, (r) => r.finalAccuracy);
@@ -120,6 +120,7 @@ export async function writeMatrixReport(
             stopped ? `stopped in round ${stopped.stoppedAtRound} (NaN/Inf)` : isLeak(a) ? null : pct(acc),
             isLeak(a) || a === 'none' || acc === null || clean === null || Number.isNaN(acc) ? null : `${((acc - clean) * 100).toFixed(1)}`,
             perRound, asr,
+            isBackdoor(a) ? pct(metric(d, a, (r) => r.cleanTargetRate)) : null,
             isLeak(a) ? metric(d, a, (r) => r.psnr) === null ? null : +metric(d, a, (r) => r.psnr)!.toFixed(2) : null,
             isLeak(a) ? metric(d, a, (r) => r.ssim) === null ? null : +metric(d, a, (r) => r.ssim)!.toFixed(3) : null,
             isLeak(a) ? pct(metric(d, a, (r) => r.labelAccuracy)) : null,
@@ -132,8 +133,8 @@ export async function writeMatrixReport(
   sections.push({
     heading: 'Cells',
     text: 'Accuracy: final test accuracy (mean over seeds); Δ clean: percentage points against the same defense without attack; ' +
-      'per-round accuracy / ASR in %, one value per round (one seed). Leak cells: round-1 accuracy of the tiny leak setup is not a utility measure and is left out.',
-    table: { headers: ['partition', 'F', 'defense', 'attack', 'accuracy', 'Δ clean (pp)', 'accuracy per round', 'ASR per round', 'PSNR (dB)', 'SSIM', 'label acc.', 'seconds'], rows: tableRows },
+      'per-round accuracy / ASR in %, one value per round (one seed); target w/o trigger: share of clean non-target test inputs the final model classifies as the backdoor target (the ASR is only a backdoor when this stays low). Leak cells: round-1 accuracy of the tiny leak setup is not a utility measure and is left out.',
+    table: { headers: ['partition', 'F', 'defense', 'attack', 'accuracy', 'Δ clean (pp)', 'accuracy per round', 'ASR per round', 'target w/o trigger', 'PSNR (dB)', 'SSIM', 'label acc.', 'seconds'], rows: tableRows },
   });
 
   // Reconstructions of the first seed, first group.
