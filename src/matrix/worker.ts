@@ -37,3 +37,5 @@ process.on('message', (m: RunMessage | { type: 'exit' }) => {
   });
 });
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group: the parent decides (it stops the workers and keeps matrix.json valid).
+process.on('SIGINT', () => {});
