@@ -23,7 +23,7 @@ import { describePoisoning } from '../../../attacks/poisoning/index.js';
 import { describeAggregators } from '../../../defenses/aggregation/index.js';
 import { describeClientDefenses } from '../../../defenses/training/adversarial.js';
 import { LEAKAGE_ATTACK_NAMES } from '../../../attacks/leakage/index.js';
-import { writeJsonAtomic } from '../../io/atomic.js';
+import { parseJson, writeJsonAtomic } from '../../io/atomic.js';
 import { checkDataset, type CellResult } from '../../matrix/cell.js';
 import { expandCells, MATRIX_DEFAULTS, parseMatrixConfig, type Cell, type CellSettings } from '../../matrix/config.js';
 import { writeMatrixReport } from '../../matrix/report.js';
@@ -74,7 +74,7 @@ async function readMatrixFile(file: string): Promise<MatrixFile | null> {
   if (!existsSync(file)) return null;
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
+    data = parseJson(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new UserError(`${file} is not valid JSON (${(e as Error).message}); move it away to start over`);
   }
@@ -180,12 +180,14 @@ export async function matrixHandler(a: MatrixArgs): Promise<void> {
   log(`output: ${out}`);
   if (todo.length > 0) log(`running ${todo.length} cell${todo.length === 1 ? '' : 's'} in ${workers} worker process${workers === 1 ? '' : 'es'}${todo.length < todoAll.length ? ` (--limit; ${todoAll.length - todo.length} left for a later run)` : ''}`);
 
-  const save = async (complete: boolean): Promise<void> => {
-    const m: MatrixFile = {
-      command: 'matrix', formatVersion: 1, backend: choice.name, config, grid, cells: all,
-      ...(Object.keys(failed).length > 0 ? { failed } : {}), complete,
-    };
-    await writeJsonAtomic(file, m);
+  // Saves run one after another (two workers may finish at once): the file on disk only ever grows.
+  let saving: Promise<void> = Promise.resolve();
+  const save = (complete: boolean): Promise<void> => {
+    saving = saving.then(() => writeJsonAtomic(file, {
+      command: 'matrix', formatVersion: 1, backend: choice.name, config, grid, cells: { ...all },
+      ...(Object.keys(failed).length > 0 ? { failed: { ...failed } } : {}), complete,
+    } satisfies MatrixFile));
+    return saving;
   };
   await save(todoAll.length === 0);
   const useBar = a.progress !== false && !a.json && (a.progress === true || process.stderr.isTTY === true);
