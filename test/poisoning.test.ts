@@ -194,7 +194,15 @@ describe('model replacement: trigger and boost', () => {
       const corner = p.images[i * 16 + 15]!; // pixel (3,3)
       assert.equal(corner, poisoned.includes(i) ? 1 : 0);
     }
-    close(mr.craft(ctx({ ownUpdate: F(1, 2), numClients: 8, serverLr: 2 })), [4, 8]);
+    close(mr.craft(ctx({ ownUpdate: F(1, 2), numClients: 8, serverLr: 2, numByzantine: 1 })), [4, 8]);
+    // f_round = 2 attackers in the round: each boosts by n/(η·2), so that the mean lands on X once.
+    close(mr.craft(ctx({ ownUpdate: F(1, 2), numClients: 8, serverLr: 2, numByzantine: 2 })), [2, 4]);
+    const G = F(1, 2);
+    const X = F(3, -2);
+    const d = X.map((x, j) => x - G[j]!);
+    const sent = [0, 1].map(() => mr.craft(ctx({ ownUpdate: d, numClients: 8, serverLr: 1, numByzantine: 2 })));
+    const agg = new Mean().aggregate([...sent, ...Array.from({ length: 6 }, () => new Float32Array(2))], Array(8).fill(1));
+    close(G.map((g, j) => g + agg[j]!), X, 1e-6);
     const fixed = buildAttack('model-replacement:scale=3');
     close(fixed.craft(ctx({ ownUpdate: F(1, 2), numClients: 8 })), [3, 6]);
     assert.throws(() => mr.poisonData!({ ...data, numClasses: 0 }, new Rng(0)), /target=0 is not a class/);

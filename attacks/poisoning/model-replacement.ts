@@ -9,14 +9,15 @@
  *     G' = G + η/n · Σ_i Δ_i,   Δ_byz = γ · (X − G),   γ = n / η   ⇒   G' ≈ X
  *
  * (the honest Δ_i nearly cancel near convergence). n is the number of clients aggregated in the
- * round (backdoors101#16), η the server learning rate. Under FedAvg weights n_k/n, use n = Σ n_k / n_byz.
+ * round (backdoors101#16), η the server learning rate. With f_round attackers sampled in the same round
+ * each boosts by n/(η·f_round) (default), so that together they replace G once.
  *
  * Parameters: `target` (int ≥ 0, default 0) backdoor label; trigger `pattern` (square | plus, default
  * square), `size` (int ≥ 1, default 5: FLPoison's 5×5), `value` (number, default 1: white in [0, 1]),
  * `position` (bottom-right | bottom-left | top-right | top-left, default bottom-right), `margin`
  * (int ≥ 0, default 0) pixels from the corner; `fraction` (number in [0, 1], default 0.32, FLPoison's
  * poisoning_ratio; the paper mixes 20 backdoored images into batches of 64) of local samples
- * poisoned; `scale` γ (number > 0; default n/η from the round).
+ * poisoned; `scale` γ (number > 0; default n/(η·f_round) from the round, f_round = attackers sampled in it).
  * Threat model: not omniscient; the harness calls `poisonData`, trains, and sends `craft(ctx)`.
  *
  * Example: 10 clients, η = 1 → the backdoored update is multiplied by 10.
@@ -48,7 +49,7 @@ export const modelReplacementDecl: ComponentDecl = {
     position: { type: 'string', choices: ['bottom-right', 'bottom-left', 'top-right', 'top-left'], default: 'bottom-right', description: 'corner of the trigger' },
     margin: { type: 'int', min: 0, default: 0, description: 'pixels between the trigger and the corner' },
     fraction: { type: 'number', min: 0, max: 1, default: 0.32, description: 'fraction of local samples backdoored' },
-    scale: { type: 'number', above: 0, defaultText: 'n / serverLr of the round', description: 'boost gamma of the update' },
+    scale: { type: 'number', above: 0, defaultText: 'n / (serverLr · attackers in the round)', description: 'boost gamma of the update' },
   },
 };
 
@@ -120,7 +121,7 @@ export interface ModelReplacementOptions {
   target: number;
   /** Fraction of local samples backdoored. */
   fraction: number;
-  /** Boost γ; default n / serverLr of the round. */
+  /** Boost γ; default n / (serverLr · attackers in the round). */
   scale?: number;
 }
 
@@ -159,6 +160,8 @@ export class ModelReplacement implements MaliciousCraft {
   craft(ctx: CraftContext): Float32Array {
     const own = requireOwnUpdate(this.name, ctx);
     if (this.scale !== undefined) return scaleForReplacement(own, this.scale, 1);
-    return scaleForReplacement(own, ctx.numClients, ctx.serverLr ?? 1);
+    // Several attackers sampled in one round each send γ·(X − G) with γ = n/(η·f_round), so that together
+    // they replace the model once; each boosting by n/η would overshoot f_round-fold and wreck the model.
+    return scaleForReplacement(own, ctx.numClients / Math.max(1, ctx.numByzantine), ctx.serverLr ?? 1);
   }
 }

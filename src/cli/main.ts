@@ -11,6 +11,7 @@ import { trainCommand } from './commands/train.js';
 import { leakCommand } from './commands/leak.js';
 import { benchCommand } from './commands/bench.js';
 import { datasetsCommand } from './commands/datasets.js';
+import { matrixCommand } from './commands/matrix.js';
 
 class UsageError extends Error {}
 
@@ -33,6 +34,7 @@ export async function main(args: string[]): Promise<void> {
   cli = leakCommand(cli);
   cli = benchCommand(cli);
   cli = datasetsCommand(cli);
+  cli = matrixCommand(cli);
   await cli.parseAsync();
 }
 

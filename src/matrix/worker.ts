@@ -1,0 +1,41 @@
+/**
+ * Child process of `fedattack matrix --workers N`: runs the cells it is sent, one at a time, and sends
+ * each result back. Messages: in {type:'run', key, settings, outDir}; out {type:'done', key, result} or
+ * {type:'failed', key, message, userError}. Every cell is a function of its settings alone, so which
+ * worker runs it does not change its result.
+ */
+import { isUserError } from '../cli/errors.js';
+import { runCell } from './cell.js';
+import type { CellSettings } from './config.js';
+
+interface RunMessage {
+  type: 'run';
+  key: string;
+  settings: CellSettings;
+  outDir: string;
+}
+
+if (process.send === undefined) {
+  process.stderr.write('fedattack matrix worker: must be started by `fedattack matrix` (no IPC channel)\n');
+  process.exit(2);
+}
+
+let queue: Promise<void> = Promise.resolve();
+process.on('message', (m: RunMessage | { type: 'exit' }) => {
+  if (m.type === 'exit') {
+    queue.then(() => process.exit(0), () => process.exit(0));
+    return;
+  }
+  queue = queue.then(async () => {
+    try {
+      const result = await runCell(m.settings, m.outDir);
+      process.send!({ type: 'done', key: m.key, result });
+    } catch (e) {
+      const err = e as Error;
+      process.send!({ type: 'failed', key: m.key, message: err?.message ?? String(e), userError: isUserError(e), stack: err?.stack });
+    }
+  });
+});
+process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group: the parent decides (it stops the workers and keeps matrix.json valid).
+process.on('SIGINT', () => {});
