@@ -59,3 +59,29 @@ export function poolWindow(info: tf.backend_util.Conv2DInfo, r: number, c: numbe
     Math.max(0, c0), Math.min(info.inWidth, c0 + info.effectiveFilterWidth),
   ];
 }
+
+/** The wasm backend's internals that the heap-level kernels use. */
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+/** A new float32 tensor on the wasm heap (uninitialised). */
+export function wasmOutput(backend: Backend, shape: number[]): TensorInfo {
+  return (backend as WasmBackend).makeOutput(shape, 'float32');
+}
+
+/**
+ * A live view of a float32 tensor's values on the wasm heap. Take views only after the last
+ * allocation of the kernel (an allocation can grow the heap and detach earlier views).
+ */
+export function wasmView(backend: Backend, t: TensorInfo): Float32Array {
+  return (backend as WasmBackend).typedArrayFromHeap(t);
+}
+
+/** A fresh copy (own storage, own id) of a float32 wasm tensor with a new shape of the same size. */
+export function wasmCopy(backend: Backend, t: TensorInfo, shape: number[]): TensorInfo {
+  const out = wasmOutput(backend, shape);
+  wasmView(backend, out).set(wasmView(backend, t));
+  return out;
+}
