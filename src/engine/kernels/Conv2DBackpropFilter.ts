@@ -5,9 +5,13 @@
  * which is conv2d( transpose(xp → [ci, H, W, n]), transpose(dy → [oh, ow, n, co]), stride 1,
  * dilation s ) cropped to [ci, kh, kw, co] and transposed to [kh, kw, ci, co]. It runs on the
  * backend's own (fast) Conv2D kernel. NHWC, dilation 1 only (as tfjs's own).
+ * On wasm, where Transpose and Pad are slow generic loops, it is instead im2col and one XNNPACK product:
+ *   dW [KK = kh·kw·Ci, Co] = colᵀ [KK, R] · dy [R = N·oh·ow, Co],
+ *   colᵀ[(a, b, ci), (n, i, j)] = x[n, i·s_h − pt + a, j·s_w − pl + b, ci]  (0 outside),
+ * with colᵀ written in one pass on the wasm heap.
  */
 import { tf } from '../tf-core.js';
-import { callKernel, release, type TensorInfo } from './util.js';
+import { callKernel, release, wasmOutput, wasmView, type TensorInfo } from './util.js';
 
 export function conv2DBackpropFilterKernel(backendName: string): tf.KernelConfig {
   return {
@@ -26,6 +30,47 @@ export function conv2DBackpropFilterKernel(backendName: string): tf.KernelConfig
       const run = (name: string, ins: Record<string, TensorInfo>, at: Record<string, unknown>): TensorInfo =>
         callKernel(backendName, name, backend, ins, at);
       const temps: TensorInfo[] = [];
+      if (backendName === 'wasm' && x.dtype === 'float32' && dy.dtype === 'float32') {
+        try {
+          const [N, H, W, Ci] = x.shape as [number, number, number, number];
+          const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, outChannels: Co } = info;
+          const R = N * oh * ow;
+          const KK = kh * kw * Ci;
+          const colT = wasmOutput(backend, [KK, R]);
+          temps.push(colT);
+          const src = wasmView(backend, x);
+          const col = wasmView(backend, colT);
+          for (let u = 0; u < kh; u++) {
+            for (let v = 0; v < kw; v++) {
+              for (let ci = 0; ci < Ci; ci++) {
+                let o = ((u * kw + v) * Ci + ci) * R;
+                for (let n = 0; n < N; n++) {
+                  for (let i = 0; i < oh; i++) {
+                    const yy = i * sh - top + u;
+                    if (yy < 0 || yy >= H) {
+                      col.fill(0, o, o + ow);
+                      o += ow;
+                      continue;
+                    }
+                    const rowBase = (n * H + yy) * W;
+                    for (let j = 0; j < ow; j++, o++) {
+                      const xx = j * sw - left + v;
+                      col[o] = xx < 0 || xx >= W ? 0 : src[(rowBase + xx) * Ci + ci]!;
+                    }
+                  }
+                }
+              }
+            }
+          }
+          const dy2 = run('Reshape', { x: dy }, { shape: [R, Co] });
+          temps.push(dy2);
+          const dw = run('BatchMatMul', { a: colT, b: dy2 }, { transposeA: false, transposeB: false });
+          temps.push(dw);
+          return run('Reshape', { x: dw }, { shape: [kh, kw, Ci, Co] });
+        } finally {
+          release(backend, temps);
+        }
+      }
       try {
         let xp = x;
         if (top !== 0 || bottom !== 0 || left !== 0 || right !== 0) {
