@@ -5,13 +5,14 @@
  * which is conv2d( transpose(xp → [ci, H, W, n]), transpose(dy → [oh, ow, n, co]), stride 1,
  * dilation s ) cropped to [ci, kh, kw, co] and transposed to [kh, kw, ci, co]. It runs on the
  * backend's own (fast) Conv2D kernel. NHWC, dilation 1 only (as tfjs's own).
- * On wasm, where Transpose and Pad are slow generic loops, it is instead im2col and one XNNPACK product:
+ * On cpu and wasm (direct access to values) it is instead im2col and one matrix product (XNNPACK on wasm,
+ * where Transpose and Pad are slow generic loops; on cpu the dilated convolution was the slow part):
  *   dW [KK = kh·kw·Ci, Co] = colᵀ [KK, R] · dy [R = N·oh·ow, Co],
  *   colᵀ[(a, b, ci), (n, i, j)] = x[n, i·s_h − pt + a, j·s_w − pl + b, ci]  (0 outside),
- * with colᵀ written in one pass on the wasm heap.
+ * with colᵀ written in one pass over the values.
  */
 import { tf } from '../tf-core.js';
-import { callKernel, release, wasmOutput, wasmView, type TensorInfo } from './util.js';
+import { callKernel, release, floatOutput, floatView, hasDirectValues, type TensorInfo } from './util.js';
 
 export function conv2DBackpropFilterKernel(backendName: string): tf.KernelConfig {
   return {
@@ -30,16 +31,16 @@ export function conv2DBackpropFilterKernel(backendName: string): tf.KernelConfig
       const run = (name: string, ins: Record<string, TensorInfo>, at: Record<string, unknown>): TensorInfo =>
         callKernel(backendName, name, backend, ins, at);
       const temps: TensorInfo[] = [];
-      if (backendName === 'wasm' && x.dtype === 'float32' && dy.dtype === 'float32') {
+      if (hasDirectValues(backendName) && x.dtype === 'float32' && dy.dtype === 'float32') {
         try {
           const [N, H, W, Ci] = x.shape as [number, number, number, number];
           const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, outChannels: Co } = info;
           const R = N * oh * ow;
           const KK = kh * kw * Ci;
-          const colT = wasmOutput(backend, [KK, R]);
+          const colT = floatOutput(backend, [KK, R]);
           temps.push(colT);
-          const src = wasmView(backend, x);
-          const col = wasmView(backend, colT);
+          const src = floatView(backend, x);
+          const col = floatView(backend, colT);
           for (let u = 0; u < kh; u++) {
             for (let v = 0; v < kw; v++) {
               for (let ci = 0; ci < Ci; ci++) {

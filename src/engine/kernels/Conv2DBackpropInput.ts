@@ -1,15 +1,16 @@
 /**
  * Conv2DBackpropInput on wasm as a matrix product and a col2im (wasm's own kernel is a plain loop: 1.8 ms
- * of a ~7 ms LeNet DLG evaluation). With forward padding (top pt, left pl), stride s, filter
+ * of a ~7 ms LeNet DLG evaluation). Registered for wasm only: on cpu, whose products are JavaScript too,
+ * it is no faster than the stock loop (measured A/B on LeNet DLG). With forward padding (top pt, left pl), stride s, filter
  * W [kh, kw, Ci, Co] seen as [KK = kh·kw·Ci, Co] and dy as [R = N·oh·ow, Co]:
  *   P = dy · Wᵀ  [R, KK]   (XNNPACK; row r holds output pixel r's contribution to its whole window),
  *   dx[n, i·s − pt + a, j·s − pl + b, ci] += P[(n, i, j), (a, b, ci)]  for in-bounds positions (col2im),
- * the col2im and Wᵀ written in one pass each on the wasm heap. Unlike a transposed convolution over the
+ * the col2im and Wᵀ written in one pass each over the values (XNNPACK does the product on wasm). Unlike a transposed convolution over the
  * stride-dilated dy, no multiply-adds are spent on the dilation's zeros (3/4 of them at stride 2).
- * Cases it does not cover (NCHW, non-float32) fall back to the backend's own kernel.
+ * Cases it does not cover (NCHW, non-float32, other backends) fall back to the backend's own kernel.
  */
 import { tf } from '../tf-core.js';
-import { callKernel, release, wasmOutput, wasmView, type TensorInfo } from './util.js';
+import { callKernel, release, floatOutput, floatView, hasDirectValues, type TensorInfo } from './util.js';
 
 export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig {
   const stock = tf.getKernel('Conv2DBackpropInput', backendName);
@@ -30,7 +31,8 @@ export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig 
       const [N, H, W, Cin] = a.inputShape;
       const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
       if ((a.dataFormat !== undefined && a.dataFormat !== 'NHWC') || dy.dtype !== 'float32' || filter.dtype !== 'float32' ||
-          dy.shape[0] !== N || dy.shape[1] !== oh || dy.shape[2] !== ow || filter.shape[2] !== Cin || original === undefined) {
+          dy.shape[0] !== N || dy.shape[1] !== oh || dy.shape[2] !== ow || filter.shape[2] !== Cin || !hasDirectValues(backendName) ||
+          original === undefined) {
         if (original === undefined) throw new Error(`fedattack: no Conv2DBackpropInput kernel on ${backendName}`);
         return original(args);
       }
@@ -44,17 +46,17 @@ export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig 
         const Co = dy.shape[3]!;
         const R = N * oh * ow;
         const KK = kh * kw * Cin;
-        const wT = keep(wasmOutput(backend, [Co, KK]));
-        const f = wasmView(backend, filter);
-        const g = wasmView(backend, wT);
+        const wT = keep(floatOutput(backend, [Co, KK]));
+        const f = floatView(backend, filter);
+        const g = floatView(backend, wT);
         for (let k = 0; k < KK; k++) {
           for (let co = 0; co < Co; co++) g[co * KK + k] = f[k * Co + co]!;
         }
         const dy2 = keep(run('Reshape', { x: dy }, { shape: [R, Co] }));
         const P = keep(run('BatchMatMul', { a: dy2, b: wT }, { transposeA: false, transposeB: false }));
-        const dx = wasmOutput(backend, [N, H, W, Cin]);
-        const out = wasmView(backend, dx);
-        const p = wasmView(backend, P);
+        const dx = floatOutput(backend, [N, H, W, Cin]);
+        const out = floatView(backend, dx);
+        const p = floatView(backend, P);
         out.fill(0);
         const { top: pt, left: pl } = info.padInfo;
         for (let n = 0; n < N; n++) {

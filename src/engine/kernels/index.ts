@@ -1,10 +1,12 @@
 /**
  * fedattack's kernel fixes for TensorFlow.js 4.22.0, one file per kernel, registered per backend:
- * - Conv2DBackpropFilter as a convolution (wasm has none; cpu's own is ~4x slower end to end);
+ * - Conv2DBackpropFilter as im2col + one matrix product (wasm has none; cpu's own is ~4x slower end to end);
  * - MaxPoolGrad and MaxPoolWithArgmax in JavaScript (wasm's are wrong for some channel counts);
  * - AvgPoolGrad consistent with the forward pass under 'same' padding (cpu and wasm);
  * - Identity sharing storage instead of copying (wasm; the engine clones every saved tensor);
- * - Conv2DBackpropInput as an XNNPACK convolution, and transposed BatchMatMul via Transpose (wasm, speed).
+ * - Conv2DBackpropInput as col2im + one XNNPACK product, transposed BatchMatMul without XNNPACK weight
+ *   packing of large operands (wasm, speed);
+ * - float32 Add/Sub/Multiply/RealDiv/SquaredDifference with strided broadcasting (cpu, speed).
  */
 import { tf } from '../tf-core.js';
 import { conv2DBackpropFilterKernel } from './Conv2DBackpropFilter.js';
@@ -14,10 +16,11 @@ import { avgPoolGradKernel } from './AvgPoolGrad.js';
 import { identityKernel } from './Identity.js';
 import { conv2DBackpropInputKernel } from './Conv2DBackpropInput.js';
 import { batchMatMulKernel } from './BatchMatMul.js';
+import { binaryKernel, BINARY_OPS } from './Binary.js';
 import { replaceKernel } from './util.js';
 
 const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
-  cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel],
+  cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel, ...BINARY_OPS.map(binaryKernel)],
   wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel, identityKernel,
     conv2DBackpropInputKernel, batchMatMulKernel],
   webgpu: [avgPoolGradKernel],
