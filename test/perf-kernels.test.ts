@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { tf } from '../src/engine/tf.js';
 import { runCheck, type CheckCase, type CheckInput } from '../src/engine/gradcheck.js';
 import { conv2DBackpropFilter, conv2DBackpropInput } from '../src/engine/kernel-ops.js';
+import { withStockGradients } from '../src/engine/gradients/index.js';
 import { softCrossEntropy } from '../src/engine/ops.js';
 import { Rng } from '../src/engine/rng.js';
 
@@ -237,6 +238,34 @@ test('shared clones: third-order derivatives survive, saved tensors dispatch no 
       }
       assert.deepEqual(withShared.values, withStock.values, `${backend}: shared clones change values`);
       assert.ok(withShared.identities + 5 <= withStock.identities, `${backend}: ${withShared.identities} Identity dispatches with shared clones, ${withStock.identities} without`);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  }
+});
+
+test('Multiply and Sum gradients (no casts, Fill for large ones) give the stock values at first, second and third order', async () => {
+  const rng = new Rng(9);
+  const av = rng.normalArray(2 * 3 * 200);
+  const bv = rng.normalArray(3 * 1);
+  const cv = rng.normalArray(2 * 3 * 200);
+  // f mixes broadcasting products and sums over some axes and over all; its 1st–3rd derivatives w.r.t. a
+  const derivs = (): number[][] => tf.tidy(() => {
+    const a = tf.tensor3d(av, [2, 3, 200]);
+    const b = tf.tensor2d(bv, [3, 1]);
+    const c = tf.tensor3d(cv, [2, 3, 200]);
+    const f = (x: tf.Tensor): tf.Tensor => tf.sum(tf.mul(tf.sum(tf.mul(tf.mul(x, b), tf.sigmoid(tf.mul(x, c))), [0, 2], true), tf.sum(x, 2, true)));
+    const g1 = (x: tf.Tensor): tf.Tensor => tf.grad(f)(x);
+    const g2 = (x: tf.Tensor): tf.Tensor => tf.grad((z: tf.Tensor) => tf.sum(tf.mul(g1(z), c)))(x);
+    const g3 = (x: tf.Tensor): tf.Tensor => tf.grad((z: tf.Tensor) => tf.sum(tf.mul(g2(z), c)))(x);
+    return [g1(a), g2(a), g3(a), tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.grad(f)(tf.mul(z, 1)), tf.sum(tf.square(z)))))(a)].map((t) => Array.from(t.dataSync()));
+  });
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    try {
+      const ours = derivs();
+      const stock = await withStockGradients(['Multiply', 'Sum'], derivs);
+      ours.forEach((o, i) => assert.deepEqual(o, stock[i], `${backend}: derivative ${i + 1} differs from stock`));
     } finally {
       await tf.setBackend('cpu');
     }
