@@ -24,6 +24,30 @@ interface EngineInternals {
 /** Backends whose Identity kernel shares storage by reference counting (wasm: fedattack's kernels/Identity.ts). */
 const SHARING = new Set(['cpu', 'wasm', 'webgpu']);
 
+const engineOf = (): EngineInternals => tf.engine() as unknown as EngineInternals;
+const sharable = (engine: EngineInternals, x: tf.Tensor): boolean =>
+  SHARING.has(engine.backendName) && engine.state.tensorInfo.get(x.dataId)?.backend === engine.backend;
+
+/**
+ * tf.reshape without a kernel dispatch: a new tensor of the given shape on x's data (reference count
+ * + 1), taped (when a tape records) with the gradient sharedReshape(dy, x.shape) — the Reshape kernel's
+ * and gradient's exact semantics. Falls back to tf.reshape on other backends. For gradient functions,
+ * which reshape a lot (broadcast reductions, Reshape's own gradient).
+ */
+export function sharedReshape(x: tf.Tensor, shape: number[]): tf.Tensor {
+  const engine = engineOf();
+  if (x.dtype === 'string' || !sharable(engine, x)) return tf.reshape(x, shape);
+  const out = tf.util.inferFromImplicitShape(shape, x.size);
+  if (tf.util.sizeFromShape(out) !== x.size) return tf.reshape(x, shape); // let tfjs raise its error
+  engine.backend.incRef(x.dataId);
+  const y = engine.makeTensorFromTensorInfo({ dataId: x.dataId, shape: out, dtype: x.dtype });
+  if (engine.isTapeOn()) {
+    const xShape = x.shape;
+    engine.addTapeNode('SharedReshape', { x }, [y], (dy) => ({ x: () => sharedReshape(dy, xShape) }), [], {});
+  }
+  return y;
+}
+
 let installed = false;
 export function installSharedClone(): void {
   if (installed) return;
