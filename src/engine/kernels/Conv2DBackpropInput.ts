@@ -59,20 +59,22 @@ export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig 
         const p = floatView(backend, P);
         out.fill(0);
         const { top: pt, left: pl } = info.padInfo;
+        // for one output pixel and one filter row, the (b, ci) part of its window is one contiguous run
+        // in both P and dx (clipped at the left/right borders)
+        const span = kw * Cin;
         for (let n = 0; n < N; n++) {
           for (let i = 0; i < oh; i++) {
             for (let j = 0; j < ow; j++) {
               const r0 = ((n * oh + i) * ow + j) * KK;
+              const x0 = j * sw - pl;
+              const c0 = Math.max(0, -x0) * Cin;
+              const c1 = Math.min(kw, W - x0) * Cin;
               for (let u = 0; u < kh; u++) {
                 const y = i * sh - pt + u;
                 if (y < 0 || y >= H) continue;
-                for (let v = 0; v < kw; v++) {
-                  const x = j * sw - pl + v;
-                  if (x < 0 || x >= W) continue;
-                  const s0 = r0 + (u * kw + v) * Cin;
-                  const d0 = ((n * H + y) * W + x) * Cin;
-                  for (let c = 0; c < Cin; c++) out[d0 + c] += p[s0 + c]!;
-                }
+                const s0 = r0 + u * span;
+                const d0 = ((n * H + y) * W + x0) * Cin;
+                for (let t = c0; t < c1; t++) out[d0 + t] += p[s0 + t]!;
               }
             }
           }
