@@ -13,6 +13,7 @@ import { conv2DBackpropFilter, conv2DBackpropInput } from '../src/engine/kernel-
 import { withStockGradients } from '../src/engine/gradients/index.js';
 import { softCrossEntropy } from '../src/engine/ops.js';
 import { Rng } from '../src/engine/rng.js';
+import { euclideanDistance } from '../attacks/leakage/objective.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -267,6 +268,29 @@ test('Multiply, Sum, Add, Sub, Reshape gradients (no casts, Fill for large ones,
       const ours = derivs();
       const stock = await withStockGradients(['Multiply', 'Sum', 'Add', 'Sub', 'Reshape'], derivs);
       ours.forEach((o, i) => assert.deepEqual(o, stock[i], `${backend}: derivative ${i + 1} differs from stock`));
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  }
+});
+
+test('euclideanDistance (one padded, row-summed squared difference on cpu/wasm) equals the float64 sum and has the right gradient', async () => {
+  const rng = new Rng(13);
+  const shapes = [[5, 5, 3, 12], [12], [300, 7], [7], [1]];
+  const av = shapes.map((s) => rng.normalArray(s.reduce((p, q) => p * q, 1)));
+  const bv = shapes.map((s) => rng.normalArray(s.reduce((p, q) => p * q, 1)));
+  let want = 0;
+  av.forEach((a, i) => a.forEach((v, j) => (want += (v - bv[i]![j]!) ** 2)));
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    try {
+      const { value, grads } = tf.tidy(() => {
+        const b = bv.map((v, i) => tf.reshape(tf.tensor1d(v), shapes[i]!));
+        const { value: val, grads: gs } = tf.valueAndGrads((...a: tf.Tensor[]) => euclideanDistance(a, b))(av.map((v, i) => tf.reshape(tf.tensor1d(v), shapes[i]!)));
+        return { value: val.dataSync()[0]!, grads: gs.map((g) => Array.from(g.dataSync())) };
+      });
+      assert.ok(Math.abs(value - want) <= 1e-5 * want, `${backend}: ${value} vs ${want}`);
+      grads.forEach((g, i) => close(g, av[i]!.map((v, j) => 2 * (v - bv[i]![j]!)), 1e-6, `${backend} grad ${i}`));
     } finally {
       await tf.setBackend('cpu');
     }
