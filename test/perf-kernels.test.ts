@@ -296,3 +296,18 @@ test('euclideanDistance (one padded, row-summed squared difference on cpu/wasm) 
     }
   }
 });
+
+test('wasm SplitV (contiguous copies) equals cpu along every axis', async () => {
+  const rng = new Rng(17);
+  const xv = rng.normalArray(4 * 6 * 5);
+  const cases: [number[], number | number[], number][] = [[[120], [30, 2, 88], 0], [[4, 6, 5], [1, 3], 0], [[4, 6, 5], [2, 1, 3], 1], [[4, 6, 5], 5, 2], [[4, 6, 5], [4, -1], 2]];
+  const run = (): number[][][] => cases.map(([shape, splits, axis]) => tf.tidy(() =>
+    tf.split(tf.reshape(tf.tensor1d(xv), shape), splits, axis).map((t) => [...t.shape, ...Array.from(t.dataSync())])));
+  const cpu = run();
+  await tf.setBackend('wasm');
+  try {
+    assert.deepEqual(run(), cpu);
+  } finally {
+    await tf.setBackend('cpu');
+  }
+});

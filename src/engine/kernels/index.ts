@@ -5,7 +5,7 @@
  * - AvgPoolGrad consistent with the forward pass under 'same' padding (cpu and wasm);
  * - Identity sharing storage instead of copying (wasm; the engine clones every saved tensor);
  * - Conv2DBackpropInput as col2im + one XNNPACK product, transposed BatchMatMul without XNNPACK weight
- *   packing of large operands (wasm, speed);
+ *   packing of large operands, SplitV as contiguous copies (wasm, speed);
  * - float32 Add/Sub/Multiply/RealDiv/SquaredDifference with strided broadcasting (cpu, speed).
  */
 import { tf } from '../tf-core.js';
@@ -17,12 +17,13 @@ import { identityKernel } from './Identity.js';
 import { conv2DBackpropInputKernel } from './Conv2DBackpropInput.js';
 import { batchMatMulKernel } from './BatchMatMul.js';
 import { binaryKernel, BINARY_OPS } from './Binary.js';
+import { splitVKernel } from './SplitV.js';
 import { replaceKernel } from './util.js';
 
 const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
   cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel, ...BINARY_OPS.map(binaryKernel)],
   wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel, identityKernel,
-    conv2DBackpropInputKernel, batchMatMulKernel],
+    conv2DBackpropInputKernel, batchMatMulKernel, splitVKernel],
   webgpu: [avgPoolGradKernel],
 };
 
