@@ -62,6 +62,8 @@ test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused
     [[1, 7], [9, 7], false, true], [[3, 7], [9, 7], false, true], [[9, 7], [3, 7], false, true], [[1, 3, 7], [1, 9, 7], false, true],
     [[7, 3], [7, 5], true, false], [[4, 6], [6, 5], false, false], [[6, 4], [5, 6], true, true], [[1, 6], [6, 5], false, false],
     [[2, 3, 4], [2, 4, 5], false, false], [[2, 3, 4], [2, 5, 4], false, true],
+    // a row times large weights never seen before (computed in JavaScript), with batch dims of 1
+    [[1, 80], [80, 60], false, false], [[1, 1, 80], [80, 60], false, false], [[1, 80], [1, 80, 60], false, false], [[80, 1], [80, 60], true, false],
   ];
   const vals = cases.map(([sa, sb]) => [rng.normalArray(sa.reduce((p, q) => p * q, 1)), rng.normalArray(sb.reduce((p, q) => p * q, 1))] as const);
   const wv = rng.normalArray(12);
