@@ -22,13 +22,14 @@ import { sumGrad } from './Sum_grad.js';
 import { addGrad } from './Add_grad.js';
 import { subGrad } from './Sub_grad.js';
 import { reshapeGrad } from './Reshape_grad.js';
+import { sigmoidBackpropGrad, sigmoidBackprop2Grad } from './SigmoidBackprop_grad.js';
 
 /** Saved-output defect (tfjs #3252): these kernels now save their input and recompute. */
 export const savedOutputFixes = [sigmoidGrad, tanhGrad, expGrad, eluGrad, softmaxGrad, powGrad, maxGrad, maxPoolGrad];
 /** Gradients stock tfjs lacks. */
 export const missingGradients = [conv2DBackpropFilterGrad, maxPoolGradGrad, avgPoolGradGrad, ...comparisonGrads];
 /** Stock gradients recomputed with fewer or cheaper dispatches (same values, same higher orders). */
-export const fasterGradients = [multiplyGrad, sumGrad, addGrad, subGrad, reshapeGrad];
+export const fasterGradients = [multiplyGrad, sumGrad, addGrad, subGrad, reshapeGrad, sigmoidBackpropGrad, sigmoidBackprop2Grad];
 
 const stock = new Map<string, tf.GradConfig | undefined>();
 

@@ -6,7 +6,8 @@
  * - Identity sharing storage instead of copying (wasm; the engine clones every saved tensor);
  * - Conv2DBackpropInput as col2im + one XNNPACK product, transposed BatchMatMul without XNNPACK weight
  *   packing of large operands, SplitV as contiguous copies (wasm, speed);
- * - float32 Add/Sub/Multiply/RealDiv/SquaredDifference with strided broadcasting (cpu, speed).
+ * - float32 Add/Sub/Multiply/RealDiv/SquaredDifference with strided broadcasting (cpu, speed);
+ * - fused sigmoid-gradient kernels (cpu and wasm, speed; see ../gradients/SigmoidBackprop_grad.ts).
  */
 import { tf } from '../tf-core.js';
 import { conv2DBackpropFilterKernel } from './Conv2DBackpropFilter.js';
@@ -18,12 +19,13 @@ import { conv2DBackpropInputKernel } from './Conv2DBackpropInput.js';
 import { batchMatMulKernel } from './BatchMatMul.js';
 import { binaryKernel, BINARY_OPS } from './Binary.js';
 import { splitVKernel } from './SplitV.js';
+import { sigmoidBackpropKernel, sigmoidBackprop2Kernel } from './SigmoidBackprop.js';
 import { replaceKernel } from './util.js';
 
 const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
-  cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel, ...BINARY_OPS.map(binaryKernel)],
+  cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel, ...BINARY_OPS.map(binaryKernel), sigmoidBackpropKernel, sigmoidBackprop2Kernel],
   wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel, identityKernel,
-    conv2DBackpropInputKernel, batchMatMulKernel, splitVKernel],
+    conv2DBackpropInputKernel, batchMatMulKernel, splitVKernel, sigmoidBackpropKernel, sigmoidBackprop2Kernel],
   webgpu: [avgPoolGradKernel],
 };
 
