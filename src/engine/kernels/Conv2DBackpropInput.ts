@@ -6,7 +6,8 @@
  *   P = dy · Wᵀ  [R, KK]   (XNNPACK; row r holds output pixel r's contribution to its whole window),
  *   dx[n, i·s − pt + a, j·s − pl + b, ci] += P[(n, i, j), (a, b, ci)]  for in-bounds positions (col2im),
  * the col2im and Wᵀ written in one pass each over the values (XNNPACK does the product on wasm). Unlike a transposed convolution over the
- * stride-dilated dy, no multiply-adds are spent on the dilation's zeros (3/4 of them at stride 2).
+ * stride-dilated dy, no multiply-adds are spent on the dilation's zeros (3/4 of them at stride 2). At
+ * stride 1 there are no such zeros, and it is a convolution of the padded dy with the rotated filter.
  * Cases it does not cover (NCHW, non-float32, other backends) fall back to the backend's own kernel.
  */
 import { tf } from '../tf-core.js';
@@ -41,6 +42,39 @@ export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig 
       const temps: TensorInfo[] = [];
       const keep = (t: TensorInfo): TensorInfo => (temps.push(t), t);
       try {
+        const top = kh - 1 - info.padInfo.top;
+        const left = kw - 1 - info.padInfo.left;
+        const HP = H + kh - 1;
+        const WP = W + kw - 1;
+        if (sh === 1 && sw === 1 && top >= 0 && left >= 0 && top + oh <= HP && left + ow <= WP) {
+          // stride 1: a 'valid' convolution of dy zero-padded by (k − 1 − pad) with the filter rotated by
+          // 180° and its channel axes swapped (no stride zeros to skip; XNNPACK does all the work)
+          const Co = dy.shape[3]!;
+          const padded = keep(floatOutput(backend, [N, HP, WP, Co]));
+          const wR = keep(floatOutput(backend, [kh, kw, Co, Cin]));
+          const src = floatView(backend, dy);
+          const dst = floatView(backend, padded);
+          dst.fill(0);
+          const rowLen = ow * Co;
+          for (let n = 0; n < N; n++) {
+            for (let i = 0; i < oh; i++) {
+              const s0 = (n * oh + i) * rowLen;
+              dst.set(src.subarray(s0, s0 + rowLen), ((n * HP + top + i) * WP + left) * Co);
+            }
+          }
+          const f = floatView(backend, filter);
+          const g = floatView(backend, wR);
+          for (let u = 0; u < kh; u++) {
+            for (let v = 0; v < kw; v++) {
+              const s0 = ((kh - 1 - u) * kw + (kw - 1 - v)) * Cin * Co;
+              const d0 = (u * kw + v) * Co * Cin;
+              for (let ci = 0; ci < Cin; ci++) {
+                for (let co = 0; co < Co; co++) g[d0 + co * Cin + ci] = f[s0 + ci * Co + co]!;
+              }
+            }
+          }
+          return run('Conv2D', { x: padded, filter: wR }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
+        }
         // P = dy [R, Co] · Wᵀ [Co, KK] on XNNPACK (the rows of P are dy's contributions to each window),
         // then dx = col2im(P): each row scattered into its window, in one pass over the wasm heap.
         const Co = dy.shape[3]!;
