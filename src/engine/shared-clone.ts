@@ -36,7 +36,7 @@ const sharable = (engine: EngineInternals, x: tf.Tensor): boolean =>
  */
 export function sharedReshape(x: tf.Tensor, shape: number[]): tf.Tensor {
   const engine = engineOf();
-  if (x.dtype === 'string' || !sharable(engine, x)) return tf.reshape(x, shape);
+  if (x.dtype === 'string' || x.dtype === 'complex64' || !sharable(engine, x)) return tf.reshape(x, shape);
   const out = tf.util.inferFromImplicitShape(shape, x.size);
   if (tf.util.sizeFromShape(out) !== x.size) return tf.reshape(x, shape); // let tfjs raise its error
   engine.backend.incRef(x.dataId);
@@ -55,7 +55,7 @@ export function installSharedClone(): void {
   const engine = tf.engine() as unknown as EngineInternals;
   const stockClone = engine.clone.bind(engine);
   const canShare = (x: tf.Tensor): boolean =>
-    SHARING.has(engine.backendName) && engine.state.tensorInfo.get(x.dataId)?.backend === engine.backend;
+    x.dtype !== 'complex64' && x.dtype !== 'string' && sharable(engine, x);
   const share = (x: tf.Tensor): tf.Tensor => {
     engine.backend.incRef(x.dataId);
     return engine.makeTensorFromTensorInfo({ dataId: x.dataId, shape: x.shape, dtype: x.dtype });
