@@ -17,18 +17,26 @@ import { conv2DBackpropFilterGrad } from './Conv2DBackpropFilter_grad.js';
 import { maxPoolGradGrad } from './MaxPoolGrad_grad.js';
 import { avgPoolGradGrad } from './AvgPoolGrad_grad.js';
 import { comparisonGrads } from './Comparison_grad.js';
+import { multiplyGrad } from './Multiply_grad.js';
+import { sumGrad } from './Sum_grad.js';
+import { addGrad } from './Add_grad.js';
+import { subGrad } from './Sub_grad.js';
+import { reshapeGrad } from './Reshape_grad.js';
+import { sigmoidBackpropGrad, sigmoidBackprop2Grad } from './SigmoidBackprop_grad.js';
 
 /** Saved-output defect (tfjs #3252): these kernels now save their input and recompute. */
 export const savedOutputFixes = [sigmoidGrad, tanhGrad, expGrad, eluGrad, softmaxGrad, powGrad, maxGrad, maxPoolGrad];
 /** Gradients stock tfjs lacks. */
 export const missingGradients = [conv2DBackpropFilterGrad, maxPoolGradGrad, avgPoolGradGrad, ...comparisonGrads];
+/** Stock gradients recomputed with fewer or cheaper dispatches (same values, same higher orders). */
+export const fasterGradients = [multiplyGrad, sumGrad, addGrad, subGrad, reshapeGrad, sigmoidBackpropGrad, sigmoidBackprop2Grad];
 
 const stock = new Map<string, tf.GradConfig | undefined>();
 
 let registered = false;
 export function registerGradientFixes(): void {
   if (registered) return;
-  for (const g of [...savedOutputFixes, ...missingGradients]) {
+  for (const g of [...savedOutputFixes, ...missingGradients, ...fasterGradients]) {
     stock.set(g.kernelName, tf.getGradient(g.kernelName));
     tf.registerGradient(g);
   }
@@ -40,7 +48,7 @@ export function registerGradientFixes(): void {
  * the defects), then puts the fixes back.
  */
 export async function withStockGradients<T>(kernels: string[], fn: () => T | Promise<T>): Promise<T> {
-  const fixes = [...savedOutputFixes, ...missingGradients].filter((g) => kernels.includes(g.kernelName));
+  const fixes = [...savedOutputFixes, ...missingGradients, ...fasterGradients].filter((g) => kernels.includes(g.kernelName));
   const unregister = (name: string): void => {
     // tfjs has no unregisterGradient; a config without gradFunc makes the engine report it as missing
     tf.registerGradient({ kernelName: name, gradFunc: undefined } as unknown as tf.GradConfig);

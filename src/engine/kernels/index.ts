@@ -1,11 +1,15 @@
 /**
  * fedattack's kernel fixes for TensorFlow.js 4.22.0, one file per kernel, registered per backend:
- * - Conv2DBackpropFilter as a convolution (wasm has none; cpu's own is ~4x slower end to end);
+ * - Conv2DBackpropFilter as im2col + one matrix product (wasm has none; cpu's own is ~4x slower end to end);
  * - MaxPoolGrad and MaxPoolWithArgmax in JavaScript (wasm's are wrong for some channel counts);
  * - AvgPoolGrad consistent with the forward pass under 'same' padding (cpu and wasm);
  * - Identity sharing storage instead of copying (wasm; the engine clones every saved tensor);
- * - Conv2DBackpropInput as an XNNPACK convolution, and transposed BatchMatMul via Transpose (wasm, speed);
- * - WebGPU: AddN in chunks (storage-buffer limits), Conv2DBackpropFilter as split-K matrix products.
+ * - Conv2DBackpropInput as col2im + one XNNPACK product, transposed BatchMatMul without XNNPACK weight
+ *   packing of large operands, SplitV as contiguous copies (wasm, speed);
+ * - float32 Add/Sub/Multiply/RealDiv/SquaredDifference with strided broadcasting (cpu, speed);
+ * - fused sigmoid-gradient kernels (cpu and wasm, speed; see ../gradients/SigmoidBackprop_grad.ts);
+ * - WebGPU: AvgPoolGrad on the device, AddN in chunks (storage-buffer limits), Conv2DBackpropFilter as
+ *   split-K matrix products.
  */
 import { tf } from '../tf-core.js';
 import { conv2DBackpropFilterKernel } from './Conv2DBackpropFilter.js';
@@ -17,12 +21,15 @@ import { conv2DBackpropInputKernel } from './Conv2DBackpropInput.js';
 import { batchMatMulKernel } from './BatchMatMul.js';
 import { addNKernel } from './AddN.js';
 import { conv2DBackpropFilterMMKernel } from './Conv2DBackpropFilterMM.js';
+import { binaryKernel, BINARY_OPS } from './Binary.js';
+import { splitVKernel } from './SplitV.js';
+import { sigmoidBackpropKernel, sigmoidBackprop2Kernel } from './SigmoidBackprop.js';
 import { replaceKernel } from './util.js';
 
 const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
-  cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel],
+  cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel, ...BINARY_OPS.map(binaryKernel), sigmoidBackpropKernel, sigmoidBackprop2Kernel],
   wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel, identityKernel,
-    conv2DBackpropInputKernel, batchMatMulKernel],
+    conv2DBackpropInputKernel, batchMatMulKernel, splitVKernel, sigmoidBackpropKernel, sigmoidBackprop2Kernel],
   webgpu: [avgPoolGradKernel, addNKernel, conv2DBackpropFilterMMKernel],
 };
 

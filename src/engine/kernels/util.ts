@@ -59,3 +59,54 @@ export function poolWindow(info: tf.backend_util.Conv2DInfo, r: number, c: numbe
     Math.max(0, c0), Math.min(info.inWidth, c0 + info.effectiveFilterWidth),
   ];
 }
+
+/** The wasm backend's internals that the heap-level kernels use. */
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+/** A new float32 tensor on the wasm heap (uninitialised). */
+export function wasmOutput(backend: Backend, shape: number[]): TensorInfo {
+  return (backend as WasmBackend).makeOutput(shape, 'float32');
+}
+
+/**
+ * A live view of a float32 tensor's values on the wasm heap. Take views only after the last
+ * allocation of the kernel (an allocation can grow the heap and detach earlier views).
+ */
+export function wasmView(backend: Backend, t: TensorInfo): Float32Array {
+  return (backend as WasmBackend).typedArrayFromHeap(t);
+}
+
+interface CpuBackend {
+  data: { get(dataId: object): { values: unknown } };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+}
+const isWasm = (backend: Backend): boolean => typeof (backend as Partial<WasmBackend>).typedArrayFromHeap === 'function';
+
+/** Whether the float32 fast paths below (direct value access) work on this backend: cpu and wasm. */
+export function hasDirectValues(backendName: string): boolean {
+  return backendName === 'cpu' || backendName === 'wasm';
+}
+
+/** A new float32 tensor (uninitialised on wasm, zeros on cpu) on a cpu or wasm backend. */
+export function floatOutput(backend: Backend, shape: number[]): TensorInfo {
+  if (isWasm(backend)) return wasmOutput(backend, shape);
+  return (backend as CpuBackend).makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((p, q) => p * q, 1)));
+}
+
+/** The live values of a float32 tensor on a cpu or wasm backend (on wasm: see wasmView). */
+export function floatView(backend: Backend, t: TensorInfo): Float32Array {
+  if (isWasm(backend)) return wasmView(backend, t);
+  const v = (backend as CpuBackend).data.get(t.dataId).values;
+  if (!(v instanceof Float32Array)) throw new Error('fedattack: expected float32 values');
+  return v;
+}
+
+/** A fresh copy (own storage, own id) of a float32 wasm tensor with a new shape of the same size. */
+export function wasmCopy(backend: Backend, t: TensorInfo, shape: number[]): TensorInfo {
+  const out = wasmOutput(backend, shape);
+  wasmView(backend, out).set(wasmView(backend, t));
+  return out;
+}
