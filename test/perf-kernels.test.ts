@@ -248,7 +248,7 @@ test('shared clones: third-order derivatives survive, saved tensors dispatch no 
   }
 });
 
-test('Multiply, Sum, Add, Sub, Reshape gradients (no casts, Fill for large ones, shared reshapes) give the stock values at orders 1–3', async () => {
+test('Multiply, Sum, Mean, Add, Sub, Reshape gradients (no casts, Fill for large ones, shared reshapes) give the stock values at orders 1–3', async () => {
   const rng = new Rng(9);
   const av = rng.normalArray(2 * 3 * 200);
   const bv = rng.normalArray(3 * 1);
@@ -258,8 +258,11 @@ test('Multiply, Sum, Add, Sub, Reshape gradients (no casts, Fill for large ones,
     const a = tf.tensor3d(av, [2, 3, 200]);
     const b = tf.tensor2d(bv, [3, 1]);
     const c = tf.tensor3d(cv, [2, 3, 200]);
-    const f = (x: tf.Tensor): tf.Tensor => tf.sum(tf.mul(tf.sum(tf.mul(tf.mul(x, b), tf.sigmoid(tf.sub(tf.mul(x, c), b))), [0, 2], true),
+    const f0 = (x: tf.Tensor): tf.Tensor => tf.sum(tf.mul(tf.sum(tf.mul(tf.mul(x, b), tf.sigmoid(tf.sub(tf.mul(x, c), b))), [0, 2], true),
       tf.add(tf.reshape(tf.sum(tf.sub(tf.reshape(b, [3, 1, 1]), tf.reshape(x, [2, 3, 10, 20])), [2, 3]), [2, 3, 1]), tf.sum(x, 2, true))));
+    // means over some axes (the batch-norm moments' pattern) and over all (the loss's), large and small
+    const f = (x: tf.Tensor): tf.Tensor => tf.add(tf.add(f0(x), tf.sum(tf.mul(tf.mean(tf.mul(x, tf.sigmoid(x)), [0, 2], true), tf.reshape(b, [1, 3, 1])))),
+      tf.add(tf.mean(tf.square(tf.mul(x, c))), tf.sum(tf.mean(tf.mul(tf.slice(x, [0, 0, 0], [2, 3, 4]), b), 2))));
     const g1 = (x: tf.Tensor): tf.Tensor => tf.grad(f)(x);
     const g2 = (x: tf.Tensor): tf.Tensor => tf.grad((z: tf.Tensor) => tf.sum(tf.mul(g1(z), c)))(x);
     const g3 = (x: tf.Tensor): tf.Tensor => tf.grad((z: tf.Tensor) => tf.sum(tf.mul(g2(z), c)))(x);
@@ -269,7 +272,7 @@ test('Multiply, Sum, Add, Sub, Reshape gradients (no casts, Fill for large ones,
     await tf.setBackend(backend);
     try {
       const ours = derivs();
-      const stock = await withStockGradients(['Multiply', 'Sum', 'Add', 'Sub', 'Reshape'], derivs);
+      const stock = await withStockGradients(['Multiply', 'Sum', 'Mean', 'Add', 'Sub', 'Reshape'], derivs);
       ours.forEach((o, i) => assert.deepEqual(o, stock[i], `${backend}: derivative ${i + 1} differs from stock`));
     } finally {
       await tf.setBackend('cpu');

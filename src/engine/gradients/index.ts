@@ -19,6 +19,7 @@ import { avgPoolGradGrad } from './AvgPoolGrad_grad.js';
 import { comparisonGrads } from './Comparison_grad.js';
 import { multiplyGrad } from './Multiply_grad.js';
 import { sumGrad } from './Sum_grad.js';
+import { meanGrad } from './Mean_grad.js';
 import { addGrad } from './Add_grad.js';
 import { subGrad } from './Sub_grad.js';
 import { reshapeGrad } from './Reshape_grad.js';
@@ -29,7 +30,7 @@ export const savedOutputFixes = [sigmoidGrad, tanhGrad, expGrad, eluGrad, softma
 /** Gradients stock tfjs lacks. */
 export const missingGradients = [conv2DBackpropFilterGrad, maxPoolGradGrad, avgPoolGradGrad, ...comparisonGrads];
 /** Stock gradients recomputed with fewer or cheaper dispatches (same values, same higher orders). */
-export const fasterGradients = [multiplyGrad, sumGrad, addGrad, subGrad, reshapeGrad, sigmoidBackpropGrad, sigmoidBackprop2Grad];
+export const fasterGradients = [multiplyGrad, sumGrad, meanGrad, addGrad, subGrad, reshapeGrad, sigmoidBackpropGrad, sigmoidBackprop2Grad];
 
 const stock = new Map<string, tf.GradConfig | undefined>();
 
