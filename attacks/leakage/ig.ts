@@ -42,6 +42,7 @@ export const ig: LeakageAttack = {
   defaultOptimizer: IG_DEFAULTS.optimizer,
   defaultLr: { lbfgs: IG_DEFAULTS.lrLbfgs, adam: IG_DEFAULTS.lrAdam },
   defaultTv: IG_DEFAULTS.tv,
+  matchingDistance: 'cosine',
   async reconstruct(obs: Observation, opts: AttackOptions): Promise<Reconstruction> {
     const restored = restoreLabels(obs);
     const optimizer = opts.optimizer ?? IG_DEFAULTS.optimizer;

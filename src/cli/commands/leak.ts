@@ -98,7 +98,7 @@ export interface LeakMetrics {
     classes: number; inputShape: Shape3; width?: number; batch: number; optimizer: string; iterations: number; lr: number;
     tv: number; restarts: number; labels: number[];
   };
-  restarts: { requested: number; allDiverged: boolean; kept: number; attempts: AttackRun['attempts'] };
+  restarts: { requested: number; allDiverged: boolean; kept: number; note: string | null; attempts: AttackRun['attempts'] };
 }
 
 /**
@@ -260,6 +260,7 @@ export async function runLeak(a: LeakArgs, log: (line: string) => void = (l) => 
   }
   for (const at of run.attempts) if (at.diverged) log(`restart ${at.restart + 1}${at.attempt ? ' (retry)' : ''} diverged and was dropped: ${at.divergence ?? 'non-finite loss'}`);
   if (run.allDiverged) log('every restart diverged: reporting the best finite point reached');
+  if (run.policyNote !== null) log(run.policyNote);
   const rec = run.reconstruction;
   const score = scoreReconstruction(rec, { images, labels: s.labels }, s.shape);
   const metrics: LeakMetrics = {
@@ -285,7 +286,7 @@ export async function runLeak(a: LeakArgs, log: (line: string) => void = (l) => 
       classes: s.classes, inputShape: s.shape, ...(s.width !== undefined ? { width: s.width } : {}), batch: s.batch, optimizer: s.optimizer,
       iterations: s.iterations, lr: s.lr ?? s.attack.defaultLr[s.optimizer], tv: s.tv ?? s.attack.defaultTv, restarts: s.restarts, labels: s.labels,
     },
-    restarts: { requested: s.restarts, allDiverged: run.allDiverged, kept: run.attempts.findIndex((x) => x.kept), attempts: run.attempts },
+    restarts: { requested: s.restarts, allDiverged: run.allDiverged, kept: run.attempts.findIndex((x) => x.kept), note: run.policyNote, attempts: run.attempts },
   };
   await writeOutputs(s, metrics, score, images, rec.images, rec.snapshots, sources);
   return { metrics, dir: s.out, interrupted: run.interrupted };
@@ -346,10 +347,12 @@ async function writeOutputs(
         { heading: 'Progress', images: [{ path: 'progress.png', caption: 'dummy images over the iterations' }] },
         {
           heading: 'Restarts',
-          text: 'The kept restart is the one with the lowest gradient-matching loss (never chosen by the ground truth). A diverged restart is dropped and retried once with a new seed.',
+          text: 'The kept restart is the one with the lowest gradient-matching loss (never chosen by the ground truth). A diverged restart is dropped and retried once with a new seed. '
+            + 'Once a restart has matched the gradient (relative matching loss below the policy threshold) the remaining ones are skipped; a restart whose loss plateaus high is stopped as stalled (still a candidate) and its unused steps run extra restarts.'
+            + (m.restarts.note ? ` This run: ${m.restarts.note}.` : ''),
           table: {
             headers: ['restart', 'attempt', 'seed', 'matching loss', 'steps', 'evaluations', 'seconds', 'diverged', 'kept'],
-            rows: m.restarts.attempts.map((x) => [x.restart + 1, x.attempt + 1, x.seed, fmtLoss(x.matchingLoss), x.iterations, x.evaluations, fmt(x.seconds, 1), x.diverged ? (x.divergence ?? 'yes') : 'no', x.kept ? 'yes' : '']),
+            rows: m.restarts.attempts.map((x) => [x.restart + 1, x.attempt + 1, x.seed, fmtLoss(x.matchingLoss), x.iterations, x.evaluations, fmt(x.seconds, 1), x.diverged ? (x.divergence ?? 'yes') : x.stalled ? 'stalled (stopped early)' : 'no', x.kept ? 'yes' : '']),
           },
         },
         {
