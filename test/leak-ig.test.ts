@@ -11,8 +11,13 @@
  *   into the last biases;
  * - signed Adam on the cosine objective, started near the truth, moves towards it (PSNR rises).
  */
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tf } from '../src/engine/tf.js';
 import { selectBackend } from '../src/engine/backend.js';
 import { Rng } from '../src/engine/rng.js';
@@ -24,9 +29,13 @@ import { cosineDistance, paramGradients } from '../attacks/leakage/objective.js'
 import { disposeObservation, victimObservation } from '../attacks/leakage/run.js';
 import { oneHot } from '../src/engine/ops.js';
 
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const scratch = mkdtempSync(path.join(tmpdir(), 'fedattack-leak-ig-'));
+
 before(async () => {
   await selectBackend('wasm');
 });
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
 function noisy(img: Float32Array, sigma: number, seed: number): Float32Array {
   const n = new Rng(seed).normalArray(img.length);
@@ -134,6 +143,32 @@ describe('Inverting Gradients near the truth', () => {
     } finally {
       disposeObservation(obs);
       disposeParams(params);
+    }
+  });
+});
+
+describe('fedattack leak: convnet variants', () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [MAIN, 'leak', '--backend', 'wasm', '--attack', 'ig', '--iterations', '2', ...args], { encoding: 'utf8', timeout: 120_000 });
+
+  it('--bn-stats, --layout, --weight-init build the variant and are recorded', () => {
+    const out = path.join(scratch, 'variant');
+    const r = run(['--model', 'convnet', '--width', '2', '--bn-stats', 'init', '--layout', 'inversefed', '--weight-init', 'kaiming', '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    const m = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')) as { settings: { variant: unknown } };
+    assert.deepEqual(m.settings.variant, { batchNormStats: 'init', layout: 'inversefed', weightInit: 'kaiming' });
+    assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /batchNormStats init, layout inversefed, weightInit kaiming/);
+  });
+
+  it('reject bad values and other models with one error line', () => {
+    for (const [args, msg] of [
+      [['--model', 'convnet', '--layout', 'resnet'], /--layout must be fedattack or inversefed, got 'resnet'/],
+      [['--model', 'lenet', '--bn-stats', 'init'], /--bn-stats applies to --model convnet only/],
+    ] as [string[], RegExp][]) {
+      const out = path.join(scratch, `bad-${args.join('-')}`);
+      const r = run([...args, '--out', out]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, msg);
+      assert.equal(existsSync(out), false);
     }
   });
 });
