@@ -21,8 +21,11 @@
  *   (inversefed's MultiStepLR); `lbfgs` (lr 1, box applied after each step) is offered as an option;
  * - tv 0.2 (breaching's `invertinggradients.yaml`: total_variation scale 0.2, on normalised images;
  *   inversefed's CIFAR example used 1e-1 and the ImageNet ResNet setting 1e-4);
- * - iterations 1000 here (the paper: 4 800 for CIFAR ConvNets/ResNets, 24 000 for ImageNet ResNets):
- *   enough for the small fedattack ConvNet on a CPU; raise it for larger models;
+ * - iterations 1000 here (inversefed's reconstruct_image.py: 4 000; its notebooks and the paper's
+ *   ImageNet runs: 24 000). On fedattack's `convnet` 1000–2000 steps do *not* give recognisable images
+ *   (≈ 11 dB, README "Gradient leakage"); the authors' setting is an untrained width-64 ConvNet in eval
+ *   mode (`model.eval()`), 24 000 steps on a GPU — see the convnet options `layout`, `batchNormStats`,
+ *   `weightInit`;
  * - restarts: run.ts (`--restarts`), keeping the lowest cosine matching loss (inversefed's 'loss'
  *   scoring).
  */
@@ -42,6 +45,7 @@ export const ig: LeakageAttack = {
   defaultOptimizer: IG_DEFAULTS.optimizer,
   defaultLr: { lbfgs: IG_DEFAULTS.lrLbfgs, adam: IG_DEFAULTS.lrAdam },
   defaultTv: IG_DEFAULTS.tv,
+  matchingDistance: 'cosine',
   async reconstruct(obs: Observation, opts: AttackOptions): Promise<Reconstruction> {
     const restored = await restoreLabels(obs);
     const optimizer = opts.optimizer ?? IG_DEFAULTS.optimizer;

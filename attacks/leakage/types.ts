@@ -107,6 +107,8 @@ export interface LeakageAttack {
   readonly defaultLr: { lbfgs: number; adam: number };
   /** Default weight of the total-variation prior. */
   readonly defaultTv: number;
+  /** The kind of matching loss it reports: 'euclidean' (default; scale ‖g‖²) or 'cosine' (1 − cos). */
+  readonly matchingDistance?: 'euclidean' | 'cosine';
   reconstruct(obs: Observation, opts: AttackOptions): Promise<Reconstruction>;
 }
 

@@ -3,32 +3,43 @@
  * attacks: eight 3x3 convolutions ('same'), each followed by batch normalisation and ReLU, widths
  * w, 2w, 2w, 4w | 4w, 4w | 4w, 4w with a 3x3/3 max-pool after the 4th, 6th and 8th, then a dense layer
  * to the classes. Width w defaults to 16 (inversefed used 64; pass width for that) to keep CPU runs
- * practical. Batch normalisation uses the batch's statistics (train mode), as in the attack setting;
- * pass batchNorm: false to drop it. PyTorch's default initialisation; BN γ = 1, β = 0.
+ * practical. Batch normalisation uses the batch's statistics (PyTorch's train mode, what a client
+ * training the model computes) by default; batchNormStats: 'init' gives PyTorch's eval mode of a freshly
+ * initialised network (running mean 0, variance 1, so BN is the affine map γ·x/√(1+ε) + β, γ and β still
+ * parameters with gradients) — the setting of the Inverting Gradients experiments (inversefed calls
+ * model.eval() on its untrained ConvNet); batchNorm: false drops it. PyTorch's default initialisation;
+ * BN γ = 1, β = 0.
  */
 import { tf } from '../engine/tf.js';
-import { batchNorm, checkInput, conv, dense, flatten, initParams, type Init } from './layers.js';
+import { batchNorm, checkInput, conv, dense, flatten, initParams, param, type Init } from './layers.js';
 import type { Model, ModelOptions, Params } from './types.js';
 
 export function convnet(opts: ModelOptions): Model {
   const [h, w, c] = opts.inputShape;
   const k = opts.width ?? 16;
   const bn = opts.batchNorm ?? true;
+  const bnStats = opts.batchNormStats ?? 'batch';
+  const evalScale = 1 / Math.sqrt(1 + 1e-5);
+  /** Eval-mode batch norm of a fresh network (running mean 0, variance 1, PyTorch's ε = 1e-5). */
+  const bnInit = (p: Params, name: string, y: tf.Tensor4D): tf.Tensor4D =>
+    tf.add(tf.mul(y, tf.mul(param(p, `${name}g`), evalScale)), param(p, `${name}b`)) as tf.Tensor4D;
   const widths = [k, 2 * k, 2 * k, 4 * k, 4 * k, 4 * k, 4 * k, 4 * k];
-  const poolAfter = new Set([3, 5, 7]);
+  const layout = opts.layout ?? 'fedattack';
+  const poolAfter = new Set(layout === 'inversefed' ? [5, 7] : [3, 5, 7]);
   let hh = h;
   let ww = w;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < poolAfter.size; i++) {
     hh = Math.floor((hh - 3) / 3) + 1;
     ww = Math.floor((ww - 3) / 3) + 1;
   }
-  if (hh < 1 || ww < 1) throw new Error(`convnet needs inputs of at least 27x27, got ${h}x${w}`);
+  if (hh < 1 || ww < 1) throw new Error(`convnet needs inputs of at least ${3 ** poolAfter.size}x${3 ** poolAfter.size}, got ${h}x${w}`);
   const feat = hh * ww * 4 * k;
   const shapes: [string, number[], Init][] = [];
   const fanIn: Record<string, number> = {};
   let cin = c;
   widths.forEach((cout, i) => {
-    shapes.push([`conv${i}w`, [3, 3, cin, cout], { kind: 'torch-default' }], [`conv${i}b`, [cout], { kind: 'torch-default' }]);
+    const wInit: Init = opts.weightInit === 'kaiming' ? { kind: 'uniform', bound: Math.sqrt(6 / (9 * cin)) } : { kind: 'torch-default' };
+    shapes.push([`conv${i}w`, [3, 3, cin, cout], wInit], [`conv${i}b`, [cout], { kind: 'torch-default' }]);
     fanIn[`conv${i}w`] = fanIn[`conv${i}b`] = 9 * cin;
     if (bn) shapes.push([`bn${i}g`, [cout], { kind: 'const', value: 1 }], [`bn${i}b`, [cout], { kind: 'const', value: 0 }]);
     cin = cout;
@@ -46,7 +57,7 @@ export function convnet(opts: ModelOptions): Model {
       let y = x;
       for (let i = 0; i < widths.length; i++) {
         y = conv(p, `conv${i}`, y, 1, 'same');
-        if (bn) y = batchNorm(p, `bn${i}`, y);
+        if (bn) y = bnStats === 'batch' ? batchNorm(p, `bn${i}`, y) : bnInit(p, `bn${i}`, y);
         y = tf.relu(y);
         if (poolAfter.has(i)) y = tf.maxPool(y, 3, 3, 'valid');
       }

@@ -12,8 +12,26 @@ export interface ModelOptions {
   classes: number;
   /** Width multiplier, where the model has one (convnet). */
   width?: number;
-  /** Batch normalisation with batch statistics, where the model has it (convnet). */
+  /** Batch normalisation, where the model has it (convnet); default true. */
   batchNorm?: boolean;
+  /**
+   * Which statistics batch normalisation uses (convnet): 'batch' (default; PyTorch's train mode, the
+   * statistics of the batch itself) or 'init' (PyTorch's eval mode with the running statistics of a
+   * freshly initialised network, mean 0 and variance 1: the affine map γ·x/√(1+ε) + β).
+   */
+  batchNormStats?: 'batch' | 'init';
+  /**
+   * Where convnet max-pools (3x3, stride 3): 'fedattack' (default) after the 4th, 6th and 8th
+   * convolution; 'inversefed' after the 6th and 8th, as inversefed's ConvNet (whose duplicated `conv6`
+   * key leaves eight convolutions), giving a 3x3 feature map and a dense layer of 36·width inputs at 32x32.
+   */
+  layout?: 'fedattack' | 'inversefed';
+  /**
+   * Convolution weight initialisation (convnet): 'torch-default' (default) U(±1/√fan_in), PyTorch's
+   * Conv2d default; 'kaiming' U(±√(6/fan_in)), He et al.'s ReLU gain (kaiming_uniform_, 'relu'), which
+   * keeps activations from vanishing through the eight layers when BN does not renormalise them.
+   */
+  weightInit?: 'torch-default' | 'kaiming';
 }
 
 /** A functional model: parameters live outside it; `apply` is a pure function of (params, x). */

@@ -23,7 +23,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
 import { describeChoice, selectBackend } from '../../engine/backend.js';
-import { createModel, disposeParams, MODEL_NAMES, type Model, type Shape3 } from '../../models/index.js';
+import { createModel, disposeParams, MODEL_NAMES, type Model, type ModelOptions, type Shape3 } from '../../models/index.js';
 import { loadImage, imageGrid } from '../../io/image.js';
 import { defaultImage, defaultImageName } from '../../io/scene.js';
 import { toJson, writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
@@ -45,6 +45,9 @@ export interface LeakArgs extends CommonArgs {
   inputSize: number;
   channels: number;
   width?: number;
+  bnStats?: string;
+  layout?: string;
+  weightInit?: string;
   optimizer?: string;
   iterations?: number;
   restarts: number;
@@ -60,6 +63,8 @@ export interface LeakSettings {
   classes: number;
   shape: Shape3;
   width?: number;
+  /** convnet variants (ModelOptions), only where given. */
+  variant: Pick<ModelOptions, 'batchNormStats' | 'layout' | 'weightInit'>;
   optimizer: 'lbfgs' | 'adam';
   iterations: number;
   restarts: number;
@@ -95,10 +100,10 @@ export interface LeakMetrics {
   diverged: boolean;
   interrupted: boolean;
   settings: {
-    classes: number; inputShape: Shape3; width?: number; batch: number; optimizer: string; iterations: number; lr: number;
+    classes: number; inputShape: Shape3; width?: number; variant: LeakSettings['variant']; batch: number; optimizer: string; iterations: number; lr: number;
     tv: number; restarts: number; labels: number[];
   };
-  restarts: { requested: number; allDiverged: boolean; kept: number; attempts: AttackRun['attempts'] };
+  restarts: { requested: number; allDiverged: boolean; kept: number; note: string | null; attempts: AttackRun['attempts'] };
 }
 
 /**
@@ -131,6 +136,19 @@ export function validateLeakArgs(a: LeakArgs): LeakSettings {
   if (channels !== 1 && channels !== 3) throw new UserError(`--channels must be 1 (greyscale) or 3 (RGB), got ${channels}`);
   const classes = a.classes === undefined ? (a.model === 'lenet' ? 100 : 10) : requireNumber('classes', a.classes, { integer: true, min: 2, max: 100000 });
   const width = a.width === undefined ? undefined : requireNumber('width', a.width, { integer: true, min: 1, max: 512 });
+  const variant: LeakSettings['variant'] = {};
+  const choice = <T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined => {
+    if (v === undefined) return undefined;
+    if (a.model !== 'convnet') throw new UserError(`--${flag} applies to --model convnet only`);
+    if (!allowed.includes(v as T)) throw new UserError(`--${flag} must be ${allowed.join(' or ')}, got '${v}'`);
+    return v as T;
+  };
+  const bnStats = choice('bn-stats', a.bnStats, ['batch', 'init'] as const);
+  const layout = choice('layout', a.layout, ['fedattack', 'inversefed'] as const);
+  const weightInit = choice('weight-init', a.weightInit, ['torch-default', 'kaiming'] as const);
+  if (bnStats !== undefined) variant.batchNormStats = bnStats;
+  if (layout !== undefined) variant.layout = layout;
+  if (weightInit !== undefined) variant.weightInit = weightInit;
   const optimizer = a.optimizer ?? attack.defaultOptimizer;
   if (optimizer !== 'lbfgs' && optimizer !== 'adam') throw new UserError(`--optimizer must be lbfgs or adam, got '${optimizer}'`);
   const iterations = a.iterations === undefined ? (CLI_ITERATIONS[attack.name] ?? attack.defaultIterations) : requireNumber('iterations', a.iterations, { integer: true, min: 0, max: 10_000_000 });
@@ -150,14 +168,14 @@ export function validateLeakArgs(a: LeakArgs): LeakSettings {
   const out = outDir('leak', a.out);
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
   return {
-    attack, modelName: String(a.model), classes, shape: [inputSize, inputSize, channels], ...(width !== undefined ? { width } : {}),
+    attack, modelName: String(a.model), classes, shape: [inputSize, inputSize, channels], ...(width !== undefined ? { width } : {}), variant,
     optimizer, iterations, restarts, ...(tv !== undefined ? { tv } : {}), ...(lr !== undefined ? { lr } : {}), seed, labels, files, batch, out,
   };
 }
 
 function makeModel(s: LeakSettings): Model {
   try {
-    return createModel(s.modelName, { inputShape: s.shape, classes: s.classes, ...(s.width !== undefined ? { width: s.width } : {}) });
+    return createModel(s.modelName, { inputShape: s.shape, classes: s.classes, ...(s.width !== undefined ? { width: s.width } : {}), ...s.variant });
   } catch (e) {
     throw new UserError(`cannot build ${s.modelName} for ${s.shape.join('x')} inputs: ${(e as Error).message}`);
   }
@@ -260,6 +278,7 @@ export async function runLeak(a: LeakArgs, log: (line: string) => void = (l) => 
   }
   for (const at of run.attempts) if (at.diverged) log(`restart ${at.restart + 1}${at.attempt ? ' (retry)' : ''} diverged and was dropped: ${at.divergence ?? 'non-finite loss'}`);
   if (run.allDiverged) log('every restart diverged: reporting the best finite point reached');
+  if (run.policyNote !== null) log(run.policyNote);
   const rec = run.reconstruction;
   const score = scoreReconstruction(rec, { images, labels: s.labels }, s.shape);
   const metrics: LeakMetrics = {
@@ -282,10 +301,10 @@ export async function runLeak(a: LeakArgs, log: (line: string) => void = (l) => 
     diverged: run.allDiverged,
     interrupted: run.interrupted,
     settings: {
-      classes: s.classes, inputShape: s.shape, ...(s.width !== undefined ? { width: s.width } : {}), batch: s.batch, optimizer: s.optimizer,
+      classes: s.classes, inputShape: s.shape, ...(s.width !== undefined ? { width: s.width } : {}), variant: s.variant, batch: s.batch, optimizer: s.optimizer,
       iterations: s.iterations, lr: s.lr ?? s.attack.defaultLr[s.optimizer], tv: s.tv ?? s.attack.defaultTv, restarts: s.restarts, labels: s.labels,
     },
-    restarts: { requested: s.restarts, allDiverged: run.allDiverged, kept: run.attempts.findIndex((x) => x.kept), attempts: run.attempts },
+    restarts: { requested: s.restarts, allDiverged: run.allDiverged, kept: run.attempts.findIndex((x) => x.kept), note: run.policyNote, attempts: run.attempts },
   };
   await writeOutputs(s, metrics, score, images, rec.images, rec.snapshots, sources);
   return { metrics, dir: s.out, interrupted: run.interrupted };
@@ -346,16 +365,18 @@ async function writeOutputs(
         { heading: 'Progress', images: [{ path: 'progress.png', caption: 'dummy images over the iterations' }] },
         {
           heading: 'Restarts',
-          text: 'The kept restart is the one with the lowest gradient-matching loss (never chosen by the ground truth). A diverged restart is dropped and retried once with a new seed.',
+          text: 'The kept restart is the one with the lowest gradient-matching loss (never chosen by the ground truth). A diverged restart is dropped and retried once with a new seed. '
+            + 'Once a restart has matched the gradient (relative matching loss below the policy threshold) the remaining ones are skipped; a restart whose loss plateaus high is stopped as stalled (still a candidate) and its unused steps run extra restarts.'
+            + (m.restarts.note ? ` This run: ${m.restarts.note}.` : ''),
           table: {
             headers: ['restart', 'attempt', 'seed', 'matching loss', 'steps', 'evaluations', 'seconds', 'diverged', 'kept'],
-            rows: m.restarts.attempts.map((x) => [x.restart + 1, x.attempt + 1, x.seed, fmtLoss(x.matchingLoss), x.iterations, x.evaluations, fmt(x.seconds, 1), x.diverged ? (x.divergence ?? 'yes') : 'no', x.kept ? 'yes' : '']),
+            rows: m.restarts.attempts.map((x) => [x.restart + 1, x.attempt + 1, x.seed, fmtLoss(x.matchingLoss), x.iterations, x.evaluations, fmt(x.seconds, 1), x.diverged ? (x.divergence ?? 'yes') : x.stalled ? 'stalled (stopped early)' : 'no', x.kept ? 'yes' : '']),
           },
         },
         {
           heading: 'Settings',
           text: markdownTable(['setting', 'value'], [
-            ['attack', m.attack], ['model', `${m.model} (${s.shape.join('x')}, ${s.classes} classes${s.width !== undefined ? `, width ${s.width}` : ''})`],
+            ['attack', m.attack], ['model', `${m.model} (${s.shape.join('x')}, ${s.classes} classes${s.width !== undefined ? `, width ${s.width}` : ''}${Object.entries(s.variant).map(([k, v]) => `, ${k} ${v}`).join('')})`],
             ['backend', `${m.backend} (${m.backendDetail})`], ['seed', m.seed], ['optimizer', s.optimizer], ['iterations', s.iterations],
             ['learning rate', m.settings.lr], ['TV weight', m.settings.tv], ['restarts', s.restarts], ['labels', s.labels.join(', ')],
             ['label recovery', m.labelMethod], ['images', sources.join('; ')],
@@ -383,6 +404,9 @@ export function leakCommand(y: Argv): Argv {
         .option('input-size', { type: 'number', default: 32, describe: 'image height and width fed to the model' })
         .option('channels', { type: 'number', default: 3, describe: '3 = RGB, 1 = greyscale' })
         .option('width', { type: 'number', describe: 'width multiplier of convnet (default 16)' })
+        .option('bn-stats', { type: 'string', describe: "convnet batch-norm statistics: batch (default; train mode) | init (eval mode of a fresh network, inversefed's model.eval())" })
+        .option('layout', { type: 'string', describe: "convnet pooling: fedattack (default; 3 pools, 1x1 map) | inversefed (2 pools, 3x3 map, the authors' ConvNet)" })
+        .option('weight-init', { type: 'string', describe: 'convnet conv weights: torch-default (default) | kaiming (ReLU gain)' })
         .option('optimizer', { type: 'string', describe: 'lbfgs | adam (default: the attack\'s: lbfgs for dlg/idlg, adam for ig)' })
         .option('iterations', { type: 'number', describe: 'optimiser steps (default: dlg/idlg 200 L-BFGS steps of ≤ 20 evaluations — the papers used 300; ig 1000 Adam steps)' })
         .option('restarts', { type: 'number', default: 1, describe: 'independent restarts; the lowest gradient-matching loss is kept' })
