@@ -131,7 +131,7 @@ describe('Inverting Gradients near the truth', () => {
       // start: the truth plus noise of 0.125 (pixels), in IG's normalised space (x − 0.5) / 0.25
       const start = noisy(img, 0.125, 3);
       const startPsnr = psnr(start.map((v) => Math.min(1, Math.max(0, v))), img, 1);
-      const r = restoreLabels(obs);
+      const r = await restoreLabels(obs);
       const t0 = performance.now();
       const rec = await matchGradients(obs, {
         distance: 'cosine', labels: r.labels, labelMethod: r.method, space: { mean: 0.5, std: 0.25 }, box: true, optimizer: 'adam',

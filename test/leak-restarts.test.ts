@@ -47,7 +47,7 @@ function scripted(trajectories: ((step: number) => number)[], base: LeakageAttac
         const loss = traj(it);
         best = Math.min(best, loss);
         done = it + 1;
-        opts.onProgress?.({ iteration: done, iterations, loss, evaluations: done, images: () => new Float32Array(1) });
+        opts.onProgress?.({ iteration: done, iterations, loss, evaluations: done, images: async () => new Float32Array(1) });
       }
       return {
         images: new Float32Array(1), labels: [0], matchingLoss: best, evaluations: done, diverged: false, snapshots: [],

@@ -233,9 +233,9 @@ export async function runAttack(attack: LeakageAttack, obs: Observation, opts: R
         ...opts,
         iterations: steps,
         seed,
-        onProgress: (p) => {
+        onProgress: async (p) => {
           detector.observe(p.loss);
-          opts.onProgress?.(p);
+          await opts.onProgress?.(p);
         },
         shouldStop: () => {
           if (opts.shouldStop?.()) return true;
