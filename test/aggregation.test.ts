@@ -88,9 +88,9 @@ function honestAround(t: Float32Array, count: number, noise: number, rng: Rng): 
 // ---------------------------------------------------------------------------------------------------
 
 describe('vectors: flatten/unflatten and selection kernels', () => {
-  it('flatten concatenates in key order; unflatten restores names and shapes', () => {
+  it('flatten concatenates in key order; unflatten restores names and shapes', async () => {
     const p = { w: tf.tensor2d([[1, 2, 3], [4, 5, 6]]), b: tf.tensor1d([7, 8]) };
-    const v = flatten(p);
+    const v = await flatten(p);
     close(v, [1, 2, 3, 4, 5, 6, 7, 8], 0);
     const back = unflatten(F(10, 20, 30, 40, 50, 60, 70, 80), p);
     assert.deepEqual(Object.keys(back), ['w', 'b']);

@@ -16,39 +16,18 @@
  * backend took 19 s CPU for n = 100, slower than this and prone to cancellation, so it is not used.
  */
 import { tf } from '../../src/engine/tf.js';
+import { readFlat } from '../../src/engine/read.js';
 import type { Params } from '../../src/models/types.js';
 import { AggregatorError } from './types.js';
 
 // ---------------------------------------------------------------- flatten / unflatten
 
-/** Concatenate every tensor of `p` (in key order) into one new Float32Array. Synchronous read. */
-export function flatten(p: Params): Float32Array {
-  const keys = Object.keys(p);
-  let d = 0;
-  for (const k of keys) d += p[k]!.size;
-  const out = new Float32Array(d);
-  let at = 0;
-  for (const k of keys) {
-    const t = p[k]!;
-    out.set(t.dataSync() as Float32Array, at);
-    at += t.size;
-  }
-  return out;
-}
-
-/** Like `flatten`, reading tensors asynchronously (preferred on GPU backends). */
-export async function flattenAsync(p: Params): Promise<Float32Array> {
-  const keys = Object.keys(p);
-  const parts = await Promise.all(keys.map((k) => p[k]!.data()));
-  let d = 0;
-  for (const a of parts) d += a.length;
-  const out = new Float32Array(d);
-  let at = 0;
-  for (const a of parts) {
-    out.set(a as Float32Array, at);
-    at += a.length;
-  }
-  return out;
+/**
+ * Concatenate every tensor of `p` (in key order) into one new Float32Array. Asynchronous: GPU backends
+ * cannot read synchronously in Node; several tensors come back in one transfer there.
+ */
+export async function flatten(p: Params): Promise<Float32Array> {
+  return Float32Array.from(await readFlat(Object.values(p)));
 }
 
 /** Number of scalars in `like` (the length `flatten(like)` would have). */

@@ -13,7 +13,7 @@
  * Robust aggregators (defenses/aggregation/) implement the same {@link Aggregator} interface.
  */
 import { tf } from '../engine/tf.js';
-import { readFlat } from '../engine/read.js';
+import { flatten } from '../../defenses/aggregation/vectors.js';
 import type { Rng } from '../engine/rng.js';
 import { disposeParams, type Params } from '../models/index.js';
 import type { Aggregator, Strategy } from './types.js';
@@ -69,9 +69,7 @@ export function weightedMean(updates: Params[], weights: number[]): Params {
 }
 
 /** Concatenates parameters (in their key order) into one host vector (one read-back on a GPU). */
-export async function paramsToFlat(p: Params): Promise<Float32Array> {
-  return Float32Array.from(await readFlat(Object.values(p)));
-}
+export const paramsToFlat: (p: Params) => Promise<Float32Array> = flatten;
 
 /** The inverse of {@link paramsToFlat}: a host vector cut into tensors shaped like `like`. */
 export function flatToParams(v: Float32Array, like: Params): Params {
