@@ -12,7 +12,7 @@
  * with colᵀ written in one pass over the values.
  */
 import { tf } from '../tf-core.js';
-import { callKernel, release, floatOutput, floatView, hasDirectValues, type TensorInfo } from './util.js';
+import { callKernel, release, filterGradInfo, floatOutput, floatView, hasDirectValues, type TensorInfo } from './util.js';
 
 export function conv2DBackpropFilterKernel(backendName: string): tf.KernelConfig {
   return {
@@ -20,13 +20,7 @@ export function conv2DBackpropFilterKernel(backendName: string): tf.KernelConfig
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, dy } = inputs as unknown as { x: TensorInfo; dy: TensorInfo };
-      const a = attrs as unknown as {
-        strides: [number, number] | number; pad: 'valid' | 'same' | number;
-        dataFormat?: string; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number];
-      };
-      if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') throw new Error('fedattack: Conv2DBackpropFilter supports NHWC only');
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
+      const info = filterGradInfo(x, attrs);
       const { top, bottom, left, right } = info.padInfo;
       const run = (name: string, ins: Record<string, TensorInfo>, at: Record<string, unknown>): TensorInfo =>
         callKernel(backendName, name, backend, ins, at);

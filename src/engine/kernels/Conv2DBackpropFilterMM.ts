@@ -7,7 +7,7 @@
  * instead run on its split-K matrix-product program. NHWC, dilation 1 only (as tfjs's own).
  */
 import { tf } from '../tf-core.js';
-import { callKernel, release, type TensorInfo } from './util.js';
+import { callKernel, filterGradInfo, release, type TensorInfo } from './util.js';
 
 export function conv2DBackpropFilterMMKernel(backendName: string): tf.KernelConfig {
   return {
@@ -15,13 +15,7 @@ export function conv2DBackpropFilterMMKernel(backendName: string): tf.KernelConf
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, dy } = inputs as unknown as { x: TensorInfo; dy: TensorInfo };
-      const a = attrs as unknown as {
-        strides: [number, number] | number; pad: 'valid' | 'same' | number;
-        dataFormat?: string; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number];
-      };
-      if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') throw new Error('fedattack: Conv2DBackpropFilter supports NHWC only');
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
+      const info = filterGradInfo(x, attrs);
       const { top, bottom, left, right } = info.padInfo;
       const [N, ci, co] = [info.batchSize, info.inChannels, info.outChannels];
       const [oh, ow, sh, sw] = [info.outHeight, info.outWidth, info.strideHeight, info.strideWidth];

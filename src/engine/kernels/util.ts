@@ -110,3 +110,17 @@ export function wasmCopy(backend: Backend, t: TensorInfo, shape: number[]): Tens
   wasmView(backend, out).set(wasmView(backend, t));
   return out;
 }
+
+/** Attributes of a Conv2DBackpropFilter kernel call. */
+interface FilterGradAttrs {
+  strides: [number, number] | number; pad: 'valid' | 'same' | number;
+  dataFormat?: string; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number];
+}
+
+/** Geometry of a Conv2DBackpropFilter call (NHWC only, dilation 1, as tfjs's own kernels). */
+export function filterGradInfo(x: TensorInfo, attrs: unknown): tf.backend_util.Conv2DInfo {
+  const a = attrs as FilterGradAttrs;
+  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') throw new Error('fedattack: Conv2DBackpropFilter supports NHWC only');
+  return tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
+}
