@@ -9,7 +9,7 @@ import { readValues } from './read.js';
 import { Rng } from './rng.js';
 import { softCrossEntropy } from './ops.js';
 import type { CheckCase, CheckInput } from './gradcheck.js';
-import { createModel } from '../models/index.js';
+import { createModel, type ModelOptions } from '../models/index.js';
 
 type Net = (p: Record<string, tf.Tensor>, x: tf.Tensor4D) => tf.Tensor;
 
@@ -127,7 +127,7 @@ function opCases(spec: OpSpec, seed: number): CheckCase[] {
  * gradient is the model's own gradient at a nearby input, so that the objective is small, as near a
  * DLG solution, and float32 finite differences stay accurate.
  */
-async function modelCase(name: string, shape: [number, number, number], seed: number, opts: { width?: number; batchNorm?: boolean } = {}, eps?: number, tol?: number): Promise<CheckCase> {
+async function modelCase(name: string, shape: [number, number, number], seed: number, opts: Omit<ModelOptions, 'inputShape' | 'classes'> = {}, eps?: number, tol?: number, variant = ''): Promise<CheckCase> {
   const model = createModel(name, { inputShape: shape, classes: 5, ...opts });
   const names = model.paramShapes.map(([n]) => n);
   const rng = new Rng(seed);
@@ -154,7 +154,7 @@ async function modelCase(name: string, shape: [number, number, number], seed: nu
     tf.dispose([...ps, ...gs]);
   }
   return {
-    name: `model ${name} (DLG objective)`, order: 2, inputs: [...inputs, ...pInputs, ...targets], wrt: ['x', 'y'], eps, tol,
+    name: `model ${name}${variant} (DLG objective)`, order: 2, inputs: [...inputs, ...pInputs, ...targets], wrt: ['x', 'y'], eps, tol,
     fn: (t) => sumSquaredDiff(modelGrads(t, names.map((n) => t[n]!)), names.map((n) => t[`T_${n}`]!)),
   };
 }
@@ -167,5 +167,7 @@ export async function standardCases(seed = 7): Promise<CheckCase[]> {
     await modelCase('mlp', [6, 6, 1], seed, { width: 16 }),
     await modelCase('cnn', [8, 8, 1], seed, {}, 1e-3, 1e-2),
     await modelCase('convnet', [27, 27, 3], seed, { width: 2, batchNorm: false }, 1e-3, 1e-2),
+    // the smooth variant Inverting Gradients is run on (ELU, average pooling, train-mode batch norm)
+    await modelCase('convnet', [27, 27, 3], seed, { width: 2, activation: 'elu', pool: 'avg', weightInit: 'kaiming' }, 1e-3, 1e-2, ' elu/avg-pool/BN'),
   ];
 }

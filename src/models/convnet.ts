@@ -8,7 +8,8 @@
  * initialised network (running mean 0, variance 1, so BN is the affine map γ·x/√(1+ε) + β, γ and β still
  * parameters with gradients) — the setting of the Inverting Gradients experiments (inversefed calls
  * model.eval() on its untrained ConvNet); batchNorm: false drops it. PyTorch's default initialisation;
- * BN γ = 1, β = 0.
+ * BN γ = 1, β = 0. ReLU and max-pooling by default; `activation: 'elu'` and `pool: 'avg'` give the smooth
+ * variant on which Inverting Gradients reconstructs recognisable images on a CPU budget (README).
  */
 import { tf } from '../engine/tf.js';
 import { batchNorm, checkInput, conv, dense, flatten, initParams, param, type Init } from './layers.js';
@@ -25,6 +26,8 @@ export function convnet(opts: ModelOptions): Model {
     tf.add(tf.mul(y, tf.mul(param(p, `${name}g`), evalScale)), param(p, `${name}b`)) as tf.Tensor4D;
   const widths = [k, 2 * k, 2 * k, 4 * k, 4 * k, 4 * k, 4 * k, 4 * k];
   const layout = opts.layout ?? 'fedattack';
+  const elu = (opts.activation ?? 'relu') === 'elu';
+  const avg = (opts.pool ?? 'max') === 'avg';
   const poolAfter = new Set(layout === 'inversefed' ? [5, 7] : [3, 5, 7]);
   let hh = h;
   let ww = w;
@@ -58,8 +61,8 @@ export function convnet(opts: ModelOptions): Model {
       for (let i = 0; i < widths.length; i++) {
         y = conv(p, `conv${i}`, y, 1, 'same');
         if (bn) y = bnStats === 'batch' ? batchNorm(p, `bn${i}`, y) : bnInit(p, `bn${i}`, y);
-        y = tf.relu(y);
-        if (poolAfter.has(i)) y = tf.maxPool(y, 3, 3, 'valid');
+        y = elu ? tf.elu(y) : tf.relu(y);
+        if (poolAfter.has(i)) y = avg ? tf.avgPool(y, 3, 3, 'valid') : tf.maxPool(y, 3, 3, 'valid');
       }
       return dense(p, 'fc', flatten(y));
     },

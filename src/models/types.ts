@@ -32,6 +32,17 @@ export interface ModelOptions {
    * keeps activations from vanishing through the eight layers when BN does not renormalise them.
    */
   weightInit?: 'torch-default' | 'kaiming';
+  /**
+   * Activation after each convolution (convnet): 'relu' (default, inversefed's ConvNet) or 'elu'. ReLU
+   * makes the gradient a victim sends a *discontinuous* function of the image (a unit crossing zero switches
+   * its whole backward signal), which is what Inverting Gradients has to optimise; ELU is smooth.
+   */
+  activation?: 'relu' | 'elu';
+  /**
+   * Pooling (convnet, 3x3 stride 3): 'max' (default) or 'avg'. Max-pooling routes the backward signal to
+   * the window's argmax, which switches under tiny image changes (another discontinuity); averaging does not.
+   */
+  pool?: 'max' | 'avg';
 }
 
 /** A functional model: parameters live outside it; `apply` is a pure function of (params, x). */

@@ -48,6 +48,8 @@ export interface LeakArgs extends CommonArgs {
   bnStats?: string;
   layout?: string;
   weightInit?: string;
+  activation?: string;
+  pool?: string;
   optimizer?: string;
   iterations?: number;
   restarts: number;
@@ -64,7 +66,7 @@ export interface LeakSettings {
   shape: Shape3;
   width?: number;
   /** convnet variants (ModelOptions), only where given. */
-  variant: Pick<ModelOptions, 'batchNormStats' | 'layout' | 'weightInit'>;
+  variant: Pick<ModelOptions, 'batchNormStats' | 'layout' | 'weightInit' | 'activation' | 'pool'>;
   optimizer: 'lbfgs' | 'adam';
   iterations: number;
   restarts: number;
@@ -146,9 +148,13 @@ export function validateLeakArgs(a: LeakArgs): LeakSettings {
   const bnStats = choice('bn-stats', a.bnStats, ['batch', 'init'] as const);
   const layout = choice('layout', a.layout, ['fedattack', 'inversefed'] as const);
   const weightInit = choice('weight-init', a.weightInit, ['torch-default', 'kaiming'] as const);
+  const activation = choice('activation', a.activation, ['relu', 'elu'] as const);
+  const pool = choice('pool', a.pool, ['max', 'avg'] as const);
   if (bnStats !== undefined) variant.batchNormStats = bnStats;
   if (layout !== undefined) variant.layout = layout;
   if (weightInit !== undefined) variant.weightInit = weightInit;
+  if (activation !== undefined) variant.activation = activation;
+  if (pool !== undefined) variant.pool = pool;
   const optimizer = a.optimizer ?? attack.defaultOptimizer;
   if (optimizer !== 'lbfgs' && optimizer !== 'adam') throw new UserError(`--optimizer must be lbfgs or adam, got '${optimizer}'`);
   const iterations = a.iterations === undefined ? (CLI_ITERATIONS[attack.name] ?? attack.defaultIterations) : requireNumber('iterations', a.iterations, { integer: true, min: 0, max: 10_000_000 });
@@ -407,6 +413,8 @@ export function leakCommand(y: Argv): Argv {
         .option('bn-stats', { type: 'string', describe: "convnet batch-norm statistics: batch (default; train mode) | init (eval mode of a fresh network, inversefed's model.eval())" })
         .option('layout', { type: 'string', describe: "convnet pooling: fedattack (default; 3 pools, 1x1 map) | inversefed (2 pools, 3x3 map, the authors' ConvNet)" })
         .option('weight-init', { type: 'string', describe: 'convnet conv weights: torch-default (default) | kaiming (ReLU gain)' })
+        .option('activation', { type: 'string', describe: 'convnet activation: relu (default) | elu (smooth: IG reconstructs it, README)' })
+        .option('pool', { type: 'string', describe: 'convnet pooling: max (default) | avg' })
         .option('optimizer', { type: 'string', describe: 'lbfgs | adam (default: the attack\'s: lbfgs for dlg/idlg, adam for ig)' })
         .option('iterations', { type: 'number', describe: 'optimiser steps (default: dlg/idlg 200 L-BFGS steps of ≤ 20 evaluations — the papers used 300; ig 1000 Adam steps)' })
         .option('restarts', { type: 'number', default: 1, describe: 'independent restarts; the lowest gradient-matching loss is kept' })
