@@ -22,7 +22,7 @@ import { tf } from '../../src/engine/tf.js';
 import { readValues } from '../../src/engine/read.js';
 import type { Model } from '../../src/models/index.js';
 import { getLeakageAttack } from './index.js';
-import type { AttackRun, ModelSpec, RestartJob, RestartOutcome, RunOptions, StepInfo } from './run.js';
+import { THREAD_BACKENDS, type AttackRun, type ModelSpec, type RestartJob, type RestartOutcome, type RunOptions, type StepInfo } from './run.js';
 import { ConfigError, type LeakageAttack, type Observation, type Params } from './types.js';
 
 /** One tensor as plain data. */
@@ -68,9 +68,6 @@ export type WorkerEvent =
 /** Flag values: run, or stop the current job (its result is the best point so far). */
 export const RUN = 0;
 export const STOP = 1;
-
-/** Backends whose worker threads compute what this thread computes (host memory, one per thread). */
-export const THREAD_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 

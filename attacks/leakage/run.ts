@@ -129,6 +129,12 @@ export interface RunOptions extends AttackOptions {
   modelSpec?: ModelSpec;
 }
 
+/**
+ * Backends on which leakage work can run in worker threads: each thread computes on the host what
+ * this one computes. GPU backends (webgpu, tensorflow) have one device: one worker.
+ */
+export const THREAD_BACKENDS: readonly string[] = ['cpu', 'wasm'];
+
 /** The settings a model is built from (createModel(name, options)). */
 export interface ModelSpec {
   name: string;
