@@ -13,6 +13,11 @@
  * attack has run, so a bad input leaves nothing behind. Ctrl-C stops the optimisation, writes the best
  * result so far and exits with 130 (a second Ctrl-C quits at once).
  *
+ * --workers N|auto runs the restarts in worker threads (attacks/leakage/parallel.ts; same result as one
+ * thread; auto = min(cores, restarts) on cpu/wasm, 1 on GPU backends). --each attacks every image on its
+ * own (B = 1) and spreads the images over the workers: OUT/<n>-<name>/ per image, summary.json and
+ * report.md/html at the top (runLeakEach).
+ *
  * Defaults: --model lenet with --classes 100 (the DLG paper's LeNet on CIFAR-100), 10 classes for the
  * other models; --input-size 32, --channels 3; each attack's own optimiser (dlg/idlg: L-BFGS lr 1, steps
  * of up to 20 evaluations; ig: signed Adam lr 0.1) and step count, except that dlg/idlg run 200 steps
@@ -32,7 +37,7 @@ import { markdownTable, writeReport } from '../../io/report.js';
 import { getLeakageAttack, LEAKAGE_ATTACK_NAMES, type LeakageAttack, type Snapshot } from '../../../attacks/leakage/index.js';
 import {
   disposeObservation, runAttack, scoreReconstruction, splitImages, THREAD_BACKENDS, victimObservation,
-  type AttackRun, type ModelSpec, type RunOptions, type Score,
+  type AttackRun, type ModelSpec, type Score,
 } from '../../../attacks/leakage/run.js';
 import type { WireOptions } from '../../../attacks/leakage/parallel.js';
 import { outDir, requireNumber, withCommonOptions, type CommonArgs } from '../options.js';
@@ -165,7 +170,7 @@ export function validateLeakArgs(a: LeakArgs): LeakSettings {
   const lr = a.lr === undefined ? undefined : requireNumber('lr', a.lr, { min: Number.MIN_VALUE });
   const files = a.image === undefined || a.image.length === 0 ? null : a.image.map(String);
   if (files !== null && a.batch !== undefined) throw new UserError('--batch picks how many built-in images to use; with --image the batch is the number of files');
-  const batch = files?.length ?? requireNumber('batch', a.batch ?? 1, { integer: true, min: 1, max: a.each === true ? 1000 : Infinity });
+  const batch = files?.length ?? requireNumber('batch', a.batch ?? 1, { integer: true, min: 1 });
   const each = a.each === true;
   if (!each && batch > attack.maxBatch) {
     throw new UserError(`a batch of ${batch} images is larger than ${attack.name} supports here (1 to ${attack.maxBatch} images)`);
@@ -212,7 +217,7 @@ function modelSpec(s: LeakSettings): ModelSpec {
 }
 
 /** runAttack's options for these settings, without callbacks (they also go to worker threads). */
-function attackRunOptions(s: LeakSettings): RunOptions {
+function attackRunOptions(s: LeakSettings): WireOptions {
   return {
     seed: s.seed,
     iterations: s.iterations,
@@ -529,7 +534,7 @@ export async function runLeakEach(a: LeakArgs, log: Log = stderrLog): Promise<Ea
       for (let i = 0; i < n; i++) {
         const obs = victimObservation(model, params, [images[i]!], [s.labels[i]!]);
         try {
-          items.push({ obs: await toWire(obs), opts: attackRunOptions(s) as WireOptions });
+          items.push({ obs: await toWire(obs), opts: attackRunOptions(s) });
         } finally {
           disposeObservation(obs);
         }
