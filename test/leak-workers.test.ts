@@ -11,7 +11,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import {
   disposeObservation, PLAIN_RESTARTS, runAttack, victimObservation, type AttackRun, type ModelSpec, type RunOptions,
 } from '../attacks/leakage/run.js';
 import { LeakPool, toWire } from '../attacks/leakage/parallel.js';
+import { resolveWorkers } from '../src/cli/commands/leak.js';
 import type { RestartOutcome } from '../attacks/leakage/run.js';
 import { makeTempDir, removeDir } from './helpers/data-files.js';
 
@@ -239,6 +240,40 @@ describe('fedattack leak --each / --workers', () => {
     }
     assert.equal(typeof a!.successRate, 'number');
     assert.equal(a!.attacked, 3);
+  });
+
+  it('auto = min(cores, jobs) on cpu/wasm; 1 on GPU backends whatever is asked', () => {
+    assert.equal(resolveWorkers('auto', 'wasm', 1), 1);
+    assert.equal(resolveWorkers(8, 'cpu', 3), 3);
+    assert.equal(resolveWorkers(2, 'wasm', 24), 2);
+    assert.ok(resolveWorkers('auto', 'wasm', 1000) >= 1);
+    assert.equal(resolveWorkers(8, 'webgpu', 4), 1);
+    assert.equal(resolveWorkers('auto', 'tensorflow', 4), 1);
+  });
+
+  it('Ctrl-C ends every running image with its best point so far, writes them and the summary, exit 130', async () => {
+    const out = path.join(dir, 'interrupted');
+    const args = [...common().map((a) => (a === '12' ? '5000' : a)), '--workers', '2', '--out', out];
+    const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 600 && !/one by one/.test(stderr); i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 2000));
+    const t = performance.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    assert.equal(code, 130, stderr);
+    assert.ok(performance.now() - t < 15_000, 'stopped promptly');
+    const m = summary(out) as { interrupted: boolean; attacked: number; requested: number; images: { dir: string; interrupted: boolean; psnr: number }[] };
+    assert.equal(m.interrupted, true);
+    assert.equal(m.requested, 3);
+    assert.ok(m.attacked >= 1 && m.attacked <= 2, `attacked ${m.attacked}`);
+    for (const img of m.images) {
+      assert.equal(img.interrupted, true);
+      assert.ok(Number.isFinite(img.psnr));
+      assert.ok(existsSync(path.join(out, img.dir, 'reconstruction.png')));
+    }
   });
 
   it('a bad --workers is one error line, exit 2, nothing written', () => {

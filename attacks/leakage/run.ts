@@ -14,7 +14,9 @@
  *   R × iterations step budget better, still judging by the matching loss alone: once a restart has
  *   matched the gradient (relative loss ≤ convergedBelow) the remaining restarts are skipped; a restart
  *   whose loss plateaus high is stopped as stalled (its best point stays a candidate) and the steps it
- *   left run extra restarts (at most maxRestartsFactor × R in all).
+ *   left run extra restarts (at most maxRestartsFactor × R in all). With `workers` > 1 the requested
+ *   restarts run concurrently in worker threads (parallel.ts) with the same outcome, bit for bit; each
+ *   restart is {@link runRestart}, a function of its inputs alone.
  * - {@link scoreReconstruction}: reconstructions are matched one-to-one to the ground truth by the
  *   assignment of least total MSE (Hungarian algorithm) — a batch gradient does not tell which image is
  *   which — and then scored: MSE, PSNR (dB, data range 1, on [0, 1] images after clipping), SSIM, label
