@@ -14,7 +14,9 @@
  *   R × iterations step budget better, still judging by the matching loss alone: once a restart has
  *   matched the gradient (relative loss ≤ convergedBelow) the remaining restarts are skipped; a restart
  *   whose loss plateaus high is stopped as stalled (its best point stays a candidate) and the steps it
- *   left run extra restarts (at most maxRestartsFactor × R in all).
+ *   left run extra restarts (at most maxRestartsFactor × R in all). With `workers` > 1 the requested
+ *   restarts run concurrently in worker threads (parallel.ts) with the same outcome, bit for bit; each
+ *   restart is {@link runRestart}, a function of its inputs alone.
  * - {@link scoreReconstruction}: reconstructions are matched one-to-one to the ground truth by the
  *   assignment of least total MSE (Hungarian algorithm) — a batch gradient does not tell which image is
  *   which — and then scored: MSE, PSNR (dB, data range 1, on [0, 1] images after clipping), SSIM, label
@@ -24,7 +26,7 @@ import { tf } from '../../src/engine/tf.js';
 import { Rng } from '../../src/engine/rng.js';
 import { oneHot } from '../../src/engine/ops.js';
 import { labelAccuracy, labelMultisetAccuracy, matchAndScore } from '../../src/metrics/index.js';
-import type { Model, Params, Shape3 } from '../../src/models/index.js';
+import type { Model, ModelOptions, Params, Shape3 } from '../../src/models/index.js';
 import { paramGradients } from './objective.js';
 import { ConfigError, observedGradient, type AttackOptions, type LeakageAttack, type Observation, type Reconstruction } from './types.js';
 
@@ -117,6 +119,37 @@ export interface RunOptions extends AttackOptions {
   policy?: Partial<RestartPolicy>;
   /** Called when an attempt starts (restart index from 0, attempt 0 or 1 = retry after divergence). */
   onAttempt?: (info: { restart: number; restarts: number; attempt: number; seed: number }) => void;
+  /** Called after every optimiser step of every attempt, with the restart it belongs to. */
+  onStep?: (info: StepInfo) => void;
+  /**
+   * Run the requested restarts concurrently in this many worker threads (default 1: one after another
+   * in this thread). The result is the same as with 1 (see parallel.ts); needs `modelSpec`, an attack
+   * registered by name, and a cpu or wasm backend. `onProgress`'s `images()` is not available then.
+   */
+  workers?: number;
+  /** How a worker thread rebuilds `obs.model`: createModel(name, options). */
+  modelSpec?: ModelSpec;
+}
+
+/**
+ * Backends on which leakage work can run in worker threads: each thread computes on the host what
+ * this one computes. GPU backends (webgpu, tensorflow) have one device: one worker.
+ */
+export const THREAD_BACKENDS: readonly string[] = ['cpu', 'wasm'];
+
+/** The settings a model is built from (createModel(name, options)). */
+export interface ModelSpec {
+  name: string;
+  options: ModelOptions;
+}
+
+export interface StepInfo {
+  restart: number;
+  attempt: number;
+  iteration: number;
+  iterations: number;
+  loss: number;
+  evaluations: number;
 }
 
 export interface AttemptRecord {
@@ -202,80 +235,169 @@ export class StallDetector {
   }
 }
 
+/** What one restart needs besides the observation: its index, step budget and the policy's scale. */
+export interface RestartJob {
+  restart: number;
+  /** Requested restarts (for onAttempt). */
+  restarts: number;
+  steps: number;
+  /** An extra restart (beyond the requested ones), run on the steps stalled ones left. */
+  extra: boolean;
+  policy: RestartPolicy;
+  /** ‖g‖² for euclidean matching losses, 1 for cosine ones. */
+  scale: number;
+}
+
+/** One restart as the policy runs it: its first attempt and, after a divergence, the retry. */
+export interface RestartOutcome {
+  restart: number;
+  /** One record per attempt (none marked kept yet), aligned with `results`. */
+  attempts: AttemptRecord[];
+  results: Reconstruction[];
+  /** Steps it left to extra restarts (a stalled requested one), or minus the steps it used (an extra one). */
+  spare: number;
+  stalls: number;
+  /** It matched the gradient: the restarts after it are skipped. */
+  converged: boolean;
+  /** Stopped on request (Ctrl-C). */
+  interrupted: boolean;
+}
+
+/**
+ * Runs restart `job.restart`: attempt 0 with its derived seed, stopped as stalled when the policy says
+ * so, and once more with a fresh seed if it diverged. A function of (attack, observation, options, job)
+ * alone, so that a worker thread computes exactly what runAttack would (parallel.ts).
+ */
+export async function runRestart(attack: LeakageAttack, obs: Observation, opts: RunOptions, job: RestartJob): Promise<RestartOutcome> {
+  settleKernelState(obs);
+  const { restart: r, steps, policy } = job;
+  const scale = job.scale > 0 ? job.scale : 1;
+  const out: RestartOutcome = { restart: r, attempts: [], results: [], spare: 0, stalls: 0, converged: false, interrupted: false };
+  for (let a = 0; a < 2; a++) {
+    const seed = restartSeed(opts.seed, r, a);
+    opts.onAttempt?.({ restart: r, restarts: job.restarts, attempt: a, seed });
+    const detector = new StallDetector(policy, steps, scale);
+    let stalled = false;
+    const ta = performance.now();
+    const rec = await attack.reconstruct(obs, {
+      ...attackOptions(opts),
+      iterations: steps,
+      seed,
+      onProgress: async (p) => {
+        detector.observe(p.loss);
+        opts.onStep?.({ restart: r, attempt: a, iteration: p.iteration, iterations: p.iterations, loss: p.loss, evaluations: p.evaluations });
+        await opts.onProgress?.(p);
+      },
+      shouldStop: () => {
+        if (opts.shouldStop?.()) return true;
+        if (!stalled && detector.stalled()) stalled = true;
+        return stalled;
+      },
+    });
+    const userStop = rec.stopped && !stalled;
+    const relativeLoss = rec.matchingLoss / scale;
+    out.attempts.push({
+      restart: r, attempt: a, seed, matchingLoss: rec.matchingLoss, relativeLoss, evaluations: rec.evaluations,
+      iterations: rec.iterations, seconds: (performance.now() - ta) / 1000, diverged: rec.diverged, stalled, stopped: userStop, kept: false,
+      ...(rec.divergence !== undefined ? { divergence: rec.divergence } : {}),
+    });
+    out.results.push(stalled ? { ...rec, stopped: false } : rec);
+    if (a === 0) out.spare = job.extra ? -rec.iterations : stalled ? steps - rec.iterations : 0;
+    if (stalled) out.stalls++;
+    if (userStop) out.interrupted = true;
+    if (!rec.diverged && !stalled && Number.isFinite(rec.matchingLoss) && relativeLoss <= policy.convergedBelow) out.converged = true;
+    if (!rec.diverged || userStop) break; // retry a diverged attempt once, with a new seed
+  }
+  return out;
+}
+
+/**
+ * wasm's BatchMatMul (src/engine/kernels/BatchMatMul.ts) multiplies a single row by a weight tensor it
+ * has never seen in JavaScript (float64 sums), and by XNNPACK afterwards: the first objective evaluation
+ * would round differently depending on whether the global parameters were used before (the victim's
+ * gradient uses them; parameters rebuilt in a worker thread are new). One forward pass at the global
+ * parameters puts them in the used state, so a restart's numbers depend on nothing but its inputs.
+ */
+function settleKernelState(obs: Observation): void {
+  if (tf.getBackend() !== 'wasm') return;
+  const [h, w, c] = obs.model.inputShape;
+  tf.tidy(() => {
+    obs.model.apply(obs.globalParams, tf.zeros([1, h, w, c]));
+  });
+}
+
+/** The attack's own options out of the run options (no restart settings, no callbacks of runAttack's). */
+function attackOptions(opts: RunOptions): AttackOptions {
+  const { restarts: _r, policy: _p, onAttempt: _a, onStep: _s, workers: _w, modelSpec: _m, ...rest } = opts;
+  return rest;
+}
+
+/** Requested restarts 0..R−1 one after another, until one matches the gradient or Ctrl-C. */
+async function restartsInOrder(attack: LeakageAttack, obs: Observation, opts: RunOptions, jobs: RestartJob[]): Promise<RestartOutcome[]> {
+  const out: RestartOutcome[] = [];
+  for (const job of jobs) {
+    const o = await runRestart(attack, obs, opts, job);
+    out.push(o);
+    if (o.converged || o.interrupted) break;
+  }
+  return out;
+}
+
 export async function runAttack(attack: LeakageAttack, obs: Observation, opts: RunOptions): Promise<AttackRun> {
   const restarts = opts.restarts ?? 1;
   if (!Number.isInteger(restarts) || restarts < 1) throw new ConfigError(`restarts must be a positive integer, got ${restarts}`);
+  const workers = opts.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new ConfigError(`workers must be a positive integer, got ${workers}`);
   const distance = attack.matchingDistance ?? 'euclidean';
   const policy: RestartPolicy = { ...RESTART_POLICIES[distance], ...opts.policy };
   const iterations = opts.iterations ?? attack.defaultIterations;
   const scale = distance === 'euclidean' ? observedSquaredNorm(obs) : 1;
-  const relative = (loss: number): number => (scale > 0 ? loss / scale : loss);
   const t0 = performance.now();
-  const attempts: AttemptRecord[] = [];
-  const results: Reconstruction[] = [];
-  let interrupted = false;
-  let converged = false;
-  let stalls = 0;
-  // Requested restarts get `iterations` steps each; the steps a stalled one leaves unused are spare, and
-  // extra restarts run on them (a stall may be the initialisation's fault, not the observation's).
-  let spare = 0;
+  const job = (restart: number, steps: number): RestartJob => ({ restart, restarts, steps, extra: restart >= restarts, policy, scale });
+  // The requested restarts get `iterations` steps each; in worker threads they run concurrently with
+  // the same outcome (the lazy import keeps worker_threads out of single-threaded runs and bundles).
+  const requested = Array.from({ length: restarts }, (_, r) => job(r, iterations));
+  const outcomes = workers > 1 && restarts > 1
+    ? await (await import('./parallel.js')).restartsInWorkers(attack, obs, opts, requested, workers)
+    : await restartsInOrder(attack, obs, opts, requested);
+  // The steps stalled restarts left unused are spare, and extra restarts run on them (a stall may be the
+  // initialisation's fault, not the observation's); each one's budget depends on the ones before it.
+  let spare = outcomes.reduce((s, o) => s + o.spare, 0);
   const maxRestarts = Math.max(restarts, Math.floor(policy.maxRestartsFactor * restarts));
-  for (let r = 0; r < maxRestarts && !interrupted && !converged; r++) {
-    if (r >= restarts && spare < Math.max(1, policy.minExtra * iterations)) break;
-    const steps = r < restarts ? iterations : Math.min(iterations, spare);
-    for (let a = 0; a < 2; a++) {
-      const seed = restartSeed(opts.seed, r, a);
-      opts.onAttempt?.({ restart: r, restarts, attempt: a, seed });
-      const detector = new StallDetector(policy, steps, scale > 0 ? scale : 1);
-      let stalled = false;
-      const ta = performance.now();
-      const rec = await attack.reconstruct(obs, {
-        ...opts,
-        iterations: steps,
-        seed,
-        onProgress: async (p) => {
-          detector.observe(p.loss);
-          await opts.onProgress?.(p);
-        },
-        shouldStop: () => {
-          if (opts.shouldStop?.()) return true;
-          if (!stalled && detector.stalled()) stalled = true;
-          return stalled;
-        },
-      });
-      const userStop = rec.stopped && !stalled;
-      attempts.push({
-        restart: r, attempt: a, seed, matchingLoss: rec.matchingLoss, relativeLoss: relative(rec.matchingLoss), evaluations: rec.evaluations,
-        iterations: rec.iterations, seconds: (performance.now() - ta) / 1000, diverged: rec.diverged, stalled, stopped: userStop, kept: false,
-        ...(rec.divergence !== undefined ? { divergence: rec.divergence } : {}),
-      });
-      results.push(stalled ? { ...rec, stopped: false } : rec);
-      if (a === 0) spare += r < restarts ? (stalled ? steps - rec.iterations : 0) : -rec.iterations;
-      if (stalled) stalls++;
-      if (userStop) interrupted = true;
-      if (!rec.diverged && !stalled && Number.isFinite(rec.matchingLoss) && relative(rec.matchingLoss) <= policy.convergedBelow) converged = true;
-      if (!rec.diverged || userStop) break; // retry a diverged attempt once, with a new seed
-    }
+  for (let r = restarts; r < maxRestarts && !outcomes.some((o) => o.converged || o.interrupted); r++) {
+    if (spare < Math.max(1, policy.minExtra * iterations)) break;
+    const o = await runRestart(attack, obs, opts, job(r, Math.min(iterations, spare)));
+    outcomes.push(o);
+    spare += o.spare;
   }
+  return summariseRestarts(attack.name, outcomes, restarts, policy, (performance.now() - t0) / 1000);
+}
+
+/** The kept attempt (lowest matching loss among the healthy ones) and the run's record. */
+function summariseRestarts(name: string, outcomes: RestartOutcome[], restarts: number, policy: RestartPolicy, seconds: number): AttackRun {
+  const attempts = outcomes.flatMap((o) => o.attempts);
+  const results = outcomes.flatMap((o) => o.results);
+  const converged = outcomes.some((o) => o.converged);
+  const stalls = outcomes.reduce((s, o) => s + o.stalls, 0);
   const finite = (i: number): boolean => Number.isFinite(results[i]!.matchingLoss);
   const healthy = results.map((_, i) => i).filter((i) => !results[i]!.diverged && finite(i));
   const pool = healthy.length > 0 ? healthy : results.map((_, i) => i).filter(finite);
   const candidates = pool.length > 0 ? pool : results.map((_, i) => i);
   const keep = candidates.reduce((b, i) => (results[i]!.matchingLoss < results[b]!.matchingLoss ? i : b), candidates[0]!);
   attempts[keep]!.kept = true;
-  const ran = new Set(attempts.map((x) => x.restart)).size;
+  const ran = outcomes.length;
   let policyNote: string | null = null;
   if (converged && ran < restarts) policyNote = `restart ${ran} matched the gradient (relative loss ≤ ${policy.convergedBelow}): the remaining ${restarts - ran} skipped`;
   else if (stalls > 0) policyNote = `${stalls} stalled restart${stalls === 1 ? '' : 's'} stopped early${ran > restarts ? `; ${ran - restarts} extra restart${ran - restarts === 1 ? '' : 's'} ran on the steps left` : ''}`;
   return {
-    attack: attack.name,
+    attack: name,
     reconstruction: results[keep]!,
     attempts,
     restarts,
     policyNote,
     evaluations: results.reduce((s, r) => s + r.evaluations, 0),
-    seconds: (performance.now() - t0) / 1000,
-    interrupted,
+    seconds,
+    interrupted: outcomes.some((o) => o.interrupted),
     allDiverged: healthy.length === 0,
   };
 }

@@ -13,16 +13,22 @@
  * attack has run, so a bad input leaves nothing behind. Ctrl-C stops the optimisation, writes the best
  * result so far and exits with 130 (a second Ctrl-C quits at once).
  *
+ * --workers N|auto runs the restarts in worker threads (attacks/leakage/parallel.ts; same result as one
+ * thread; auto = min(cores, restarts) on cpu/wasm, 1 on GPU backends). --each attacks every image on its
+ * own (B = 1) and spreads the images over the workers: OUT/<n>-<name>/ per image, summary.json and
+ * report.md/html at the top (runLeakEach).
+ *
  * Defaults: --model lenet with --classes 100 (the DLG paper's LeNet on CIFAR-100), 10 classes for the
  * other models; --input-size 32, --channels 3; each attack's own optimiser (dlg/idlg: L-BFGS lr 1, steps
  * of up to 20 evaluations; ig: signed Adam lr 0.1) and step count, except that dlg/idlg run 200 steps
  * here instead of the papers' 300 to keep the default demo short (see CLI_ITERATIONS).
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
-import { describeChoice, selectBackend } from '../../engine/backend.js';
+import { describeChoice, selectBackend, type BackendChoice } from '../../engine/backend.js';
 import { createModel, disposeParams, MODEL_NAMES, type Model, type ModelOptions, type Shape3 } from '../../models/index.js';
 import { loadImage, imageGrid } from '../../io/image.js';
 import { defaultImage, defaultImageName } from '../../io/scene.js';
@@ -30,9 +36,10 @@ import { toJson, writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
 import { markdownTable, writeReport } from '../../io/report.js';
 import { getLeakageAttack, LEAKAGE_ATTACK_NAMES, type LeakageAttack, type Snapshot } from '../../../attacks/leakage/index.js';
 import {
-  disposeObservation, runAttack, scoreReconstruction, splitImages, victimObservation,
-  type AttackRun, type Score,
+  disposeObservation, runAttack, scoreReconstruction, splitImages, THREAD_BACKENDS, victimObservation,
+  type AttackRun, type ModelSpec, type Score,
 } from '../../../attacks/leakage/run.js';
+import type { WireOptions } from '../../../attacks/leakage/parallel.js';
 import { outDir, requireNumber, withCommonOptions, type CommonArgs } from '../options.js';
 import { UserError } from '../errors.js';
 
@@ -56,6 +63,8 @@ export interface LeakArgs extends CommonArgs {
   tv?: number;
   lr?: number;
   labels?: (string | number)[];
+  workers?: string | number;
+  each?: boolean;
 }
 
 /** The validated settings of one run. */
@@ -78,6 +87,10 @@ export interface LeakSettings {
   files: string[] | null;
   batch: number;
   out: string;
+  /** --workers: a number, or 'auto' (resolved once the backend is known, see {@link resolveWorkers}). */
+  workers: number | 'auto';
+  /** --each: every image attacked on its own (B = 1). */
+  each: boolean;
 }
 
 export interface LeakMetrics {
@@ -164,24 +177,68 @@ export function validateLeakArgs(a: LeakArgs): LeakSettings {
   const files = a.image === undefined || a.image.length === 0 ? null : a.image.map(String);
   if (files !== null && a.batch !== undefined) throw new UserError('--batch picks how many built-in images to use; with --image the batch is the number of files');
   const batch = files?.length ?? requireNumber('batch', a.batch ?? 1, { integer: true, min: 1 });
-  if (batch > attack.maxBatch) {
+  const each = a.each === true;
+  if (!each && batch > attack.maxBatch) {
     throw new UserError(`a batch of ${batch} images is larger than ${attack.name} supports here (1 to ${attack.maxBatch} images)`);
   }
   const given = parseLabels(a.labels);
   if (given !== null && given.length !== batch) throw new UserError(`--labels gives ${given.length} labels for ${batch} image${batch === 1 ? '' : 's'}`);
   const labels = given ?? Array.from({ length: batch }, (_, i) => i % classes);
   for (const l of labels) if (l >= classes) throw new UserError(`--labels: ${l} is not a class of a ${classes}-class model (0..${classes - 1})`);
+  const workers = parseWorkers(a.workers);
   const out = outDir('leak', a.out);
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
   return {
     attack, modelName: String(a.model), classes, shape: [inputSize, inputSize, channels], ...(width !== undefined ? { width } : {}), variant,
-    optimizer, iterations, restarts, ...(tv !== undefined ? { tv } : {}), ...(lr !== undefined ? { lr } : {}), seed, labels, files, batch, out,
+    optimizer, iterations, restarts, ...(tv !== undefined ? { tv } : {}), ...(lr !== undefined ? { lr } : {}), seed, labels, files, batch, out, workers, each,
+  };
+}
+
+/** --workers: 'auto' (default) or a whole number 1..64. */
+function parseWorkers(v: string | number | undefined): number | 'auto' {
+  if (v === undefined || (typeof v === 'string' && v.trim().toLowerCase() === 'auto')) return 'auto';
+  if (typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))) throw new UserError(`--workers must be a number or auto, got '${v}'`);
+  return requireNumber('workers', v, { integer: true, min: 1, max: 64 });
+}
+
+/**
+ * Worker threads for `jobs` independent pieces of work (restarts, or images with --each): auto =
+ * min(cores, jobs); never more than `jobs`; 1 on GPU backends (one device).
+ */
+export function resolveWorkers(flag: number | 'auto', backend: string, jobs: number): number {
+  if (!THREAD_BACKENDS.includes(backend)) return 1;
+  return Math.max(1, Math.min(flag === 'auto' ? os.availableParallelism() : flag, jobs));
+}
+
+/** One line saying how the work is spread. */
+function workersLine(n: number, flag: number | 'auto', backend: string, what: string): string {
+  if (n > 1) return `workers: ${n} worker threads (${what} run concurrently; results do not depend on the count)`;
+  const why = !THREAD_BACKENDS.includes(backend) ? `: ${backend} runs on one device` : flag !== 'auto' && flag > 1 ? `: only one ${what === 'restarts' ? 'restart' : 'image'}` : '';
+  return `workers: 1 (${what} run one after another in this thread${why})`;
+}
+
+/** The model's settings (what a worker thread rebuilds it from). */
+function modelSpec(s: LeakSettings): ModelSpec {
+  return { name: s.modelName, options: { inputShape: s.shape, classes: s.classes, ...(s.width !== undefined ? { width: s.width } : {}), ...s.variant } };
+}
+
+/** runAttack's options for these settings, without callbacks (they also go to worker threads). */
+function attackRunOptions(s: LeakSettings): WireOptions {
+  return {
+    seed: s.seed,
+    iterations: s.iterations,
+    optimizer: s.optimizer,
+    restarts: s.restarts,
+    snapshots: 10,
+    ...(s.tv !== undefined ? { tv: s.tv } : {}),
+    ...(s.lr !== undefined ? { lr: s.lr } : {}),
   };
 }
 
 function makeModel(s: LeakSettings): Model {
   try {
-    return createModel(s.modelName, { inputShape: s.shape, classes: s.classes, ...(s.width !== undefined ? { width: s.width } : {}), ...s.variant });
+    const spec = modelSpec(s);
+    return createModel(spec.name, spec.options);
   } catch (e) {
     throw new UserError(`cannot build ${s.modelName} for ${s.shape.join('x')} inputs: ${(e as Error).message}`);
   }
@@ -224,16 +281,25 @@ export interface LeakResult {
   metrics: LeakMetrics;
   dir: string;
   interrupted: boolean;
+  /** Worker threads the restarts ran in. */
+  workers: number;
 }
 
-/** Runs the whole command. Progress and notes go to `log` (stderr); nothing is printed on stdout here. */
-export async function runLeak(a: LeakArgs, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<LeakResult> {
+type Log = (line: string) => void;
+const stderrLog: Log = (l) => process.stderr.write(`${l}\n`);
+
+/** What both modes start from: validated settings, the model, the private images, the backend. */
+async function prepare(a: LeakArgs, log: Log): Promise<{ s: LeakSettings; model: Model; images: Float32Array[]; sources: string[]; choice: BackendChoice }> {
   const s = validateLeakArgs(a);
   const model = makeModel(s);
   const { images, sources } = await loadVictimImages(s);
   const choice = await selectBackend(a.backend);
   log(describeChoice(choice));
+  return { s, model, images, sources, choice };
+}
 
+/** Ctrl-C: the first one asks to stop (the best so far is kept), the second quits. */
+function watchSigint(): { stopped: () => boolean; release: () => void } {
   let stop = false;
   const onSigint = (): void => {
     if (stop) process.exit(130);
@@ -241,6 +307,16 @@ export async function runLeak(a: LeakArgs, log: (line: string) => void = (l) => 
     process.stderr.write('\ninterrupted: stopping after this step and writing the best result so far (Ctrl-C again quits now)\n');
   };
   process.on('SIGINT', onSigint);
+  return { stopped: () => stop, release: () => void process.off('SIGINT', onSigint) };
+}
+
+/** Runs the whole command. Progress and notes go to `log` (stderr); nothing is printed on stdout here. */
+export async function runLeak(a: LeakArgs, log: Log = stderrLog): Promise<LeakResult> {
+  const { s, model, images, sources, choice } = await prepare(a, log);
+  if (s.each) throw new UserError('runLeak attacks one batch; --each goes through runLeakEach');
+  const workers = resolveWorkers(s.workers, choice.name, s.restarts);
+  log(workersLine(workers, s.workers, choice.name, 'restarts'));
+  const sig = watchSigint();
 
   const params = model.init(s.seed);
   const obs = victimObservation(model, params, images, s.labels);
@@ -255,39 +331,57 @@ export async function runLeak(a: LeakArgs, log: (line: string) => void = (l) => 
     }, cliProgress.Presets.shades_classic)
     : null;
   const t0 = performance.now();
+  const elapsed = (): string => ((performance.now() - t0) / 1000).toFixed(1);
+  // with several workers one bar counts the steps of every running restart
+  const stepsOf = new Map<number, number>();
+  if (bar && workers > 1) bar.start(s.restarts * Math.max(1, s.iterations), 0, { restart: `(${s.restarts} restarts, ${workers} workers)`, loss: '—', evals: 0, elapsed: '0.0' });
   let run: AttackRun;
   try {
     log(`${s.attack.name} on ${model.name} (${s.shape.join('x')}, ${s.classes} classes), batch ${s.batch}, ${s.optimizer}, ${s.iterations} steps × ${s.restarts} restart${s.restarts === 1 ? '' : 's'}, seed ${s.seed}`);
     run = await runAttack(s.attack, obs, {
-      seed: s.seed,
-      iterations: s.iterations,
-      optimizer: s.optimizer,
-      restarts: s.restarts,
-      snapshots: 10,
-      ...(s.tv !== undefined ? { tv: s.tv } : {}),
-      ...(s.lr !== undefined ? { lr: s.lr } : {}),
-      shouldStop: () => stop,
+      ...attackRunOptions(s),
+      workers,
+      modelSpec: modelSpec(s),
+      shouldStop: sig.stopped,
       onAttempt: ({ restart, restarts, attempt }) => {
         const label = `restart ${restart + 1}/${restarts}${attempt > 0 ? ' (retry after divergence)' : ''}`;
+        if (bar && workers > 1) return;
         if (bar) {
           bar.stop();
-          bar.start(Math.max(1, s.iterations), 0, { restart: label, loss: '—', evals: 0, elapsed: ((performance.now() - t0) / 1000).toFixed(1) });
+          bar.start(Math.max(1, s.iterations), 0, { restart: label, loss: '—', evals: 0, elapsed: elapsed() });
         } else if (!a.json && (restarts > 1 || attempt > 0)) log(label);
       },
-      onProgress: (p) => bar?.update(p.iteration, { loss: fmtLoss(p.loss), evals: p.evaluations, elapsed: ((performance.now() - t0) / 1000).toFixed(1) }),
+      onStep: (p) => {
+        if (bar === null) return;
+        if (workers === 1) {
+          bar.update(p.iteration, { loss: fmtLoss(p.loss), evals: p.evaluations, elapsed: elapsed() });
+          return;
+        }
+        stepsOf.set(p.restart, p.iteration);
+        let total = 0;
+        for (const v of stepsOf.values()) total += v;
+        bar.update(Math.min(total, bar.getTotal()), { loss: fmtLoss(p.loss), evals: p.evaluations, elapsed: elapsed() });
+      },
     });
   } finally {
     bar?.stop();
     disposeObservation(obs);
     disposeParams(params);
-    process.off('SIGINT', onSigint);
+    sig.release();
   }
   for (const at of run.attempts) if (at.diverged) log(`restart ${at.restart + 1}${at.attempt ? ' (retry)' : ''} diverged and was dropped: ${at.divergence ?? 'non-finite loss'}`);
   if (run.allDiverged) log('every restart diverged: reporting the best finite point reached');
   if (run.policyNote !== null) log(run.policyNote);
+  const score = scoreReconstruction(run.reconstruction, { images, labels: s.labels }, s.shape);
+  const metrics = leakMetrics(s, model, choice, run, score, sources);
+  await writeOutputs(s, metrics, score, images, run.reconstruction.images, run.reconstruction.snapshots, sources);
+  return { metrics, dir: s.out, interrupted: run.interrupted, workers };
+}
+
+/** metrics.json of one attack. */
+function leakMetrics(s: LeakSettings, model: Model, choice: BackendChoice, run: AttackRun, score: Score, sources: string[]): LeakMetrics {
   const rec = run.reconstruction;
-  const score = scoreReconstruction(rec, { images, labels: s.labels }, s.shape);
-  const metrics: LeakMetrics = {
+  return {
     attack: s.attack.name,
     model: model.name,
     backend: choice.name,
@@ -312,8 +406,210 @@ export async function runLeak(a: LeakArgs, log: (line: string) => void = (l) => 
     },
     restarts: { requested: s.restarts, allDiverged: run.allDiverged, kept: run.attempts.findIndex((x) => x.kept), note: run.policyNote, attempts: run.attempts },
   };
-  await writeOutputs(s, metrics, score, images, rec.images, rec.snapshots, sources);
-  return { metrics, dir: s.out, interrupted: run.interrupted };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// --each: every image on its own
+
+/** One image's line of summary.json. */
+export interface EachImage {
+  index: number;
+  source: string;
+  /** Its folder under --out. */
+  dir: string;
+  trueLabel: number;
+  predictedLabel: number;
+  labelRight: boolean;
+  psnr: number;
+  ssim: number;
+  mse: number;
+  matchingLoss: number;
+  seconds: number;
+  evaluations: number;
+  restartsRun: number;
+  diverged: boolean;
+  interrupted: boolean;
+}
+
+export interface EachSummary {
+  command: 'leak --each';
+  attack: string;
+  model: string;
+  backend: string;
+  backendDetail: string;
+  seed: number;
+  workers: number;
+  /** Wall time of the whole command. */
+  seconds: number;
+  interrupted: boolean;
+  /** PSNR (dB) at or above which an image counts as reconstructed. */
+  successDb: number;
+  /** Images attacked (all of them unless interrupted) and the statistics over them. */
+  attacked: number;
+  requested: number;
+  successRate: number;
+  meanPsnr: number;
+  medianPsnr: number;
+  meanSsim: number;
+  medianSsim: number;
+  labelAccuracy: number;
+  evaluations: number;
+  settings: LeakMetrics['settings'];
+  images: EachImage[];
+}
+
+export interface EachResult {
+  summary: EachSummary;
+  dir: string;
+  interrupted: boolean;
+}
+
+/** PSNR at which a reconstruction counts as a success in the --each summary. */
+export const SUCCESS_DB = 30;
+
+function median(v: number[]): number {
+  if (v.length === 0) return NaN;
+  const a = [...v].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 === 1 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
+}
+
+const mean = (v: number[]): number => (v.length === 0 ? NaN : v.reduce((x, y) => x + y, 0) / v.length);
+
+/** Folder of image i (0-based) under --out: 01-cat, 02-dog, ... */
+function eachDir(i: number, n: number, source: string): string {
+  const base = source.replace(/^built-in: /, '').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]+/g, '_') || 'image';
+  return `${String(i + 1).padStart(String(n).length, '0')}-${base}`;
+}
+
+/**
+ * `leak --each`: every image is its own victim (B = 1, its own label), attacked with the usual restarts
+ * one after another; images spread over the worker threads. Each image's usual outputs go to
+ * OUT/<index>-<name>/, and summary.json and report.md/html to OUT. Every image's result is a function of
+ * its inputs alone, so nothing depends on the worker count.
+ */
+export async function runLeakEach(a: LeakArgs, log: Log = stderrLog): Promise<EachResult> {
+  const { s, model, images, sources, choice } = await prepare(a, log);
+  const n = images.length;
+  const workers = resolveWorkers(s.workers, choice.name, n);
+  log(workersLine(workers, s.workers, choice.name, 'images'));
+  log(`${s.attack.name} on ${model.name} (${s.shape.join('x')}, ${s.classes} classes), ${n} image${n === 1 ? '' : 's'} one by one (B = 1), ${s.optimizer}, ${s.iterations} steps × ${s.restarts} restart${s.restarts === 1 ? '' : 's'}, seed ${s.seed}`);
+  const t0 = performance.now();
+  const sig = watchSigint();
+  const params = model.init(s.seed);
+  const rows: (EachImage | null)[] = images.map(() => null);
+  const settingsOf = (i: number): LeakSettings => ({
+    ...s, files: s.files === null ? null : [s.files[i]!], batch: 1, labels: [s.labels[i]!], out: path.join(s.out, eachDir(i, n, sources[i]!)),
+  });
+  let finished = 0;
+  // outputs are written as each image finishes, one at a time
+  let writing: Promise<void> = Promise.resolve();
+  const finish = (i: number, run: AttackRun): Promise<void> => {
+    writing = writing.then(async () => {
+      const si = settingsOf(i);
+      const score = scoreReconstruction(run.reconstruction, { images: [images[i]!], labels: si.labels }, s.shape);
+      const metrics = leakMetrics(si, model, choice, run, score, [sources[i]!]);
+      await writeOutputs(si, metrics, score, [images[i]!], run.reconstruction.images, run.reconstruction.snapshots, [sources[i]!]);
+      const p = score.perImage[0]!;
+      rows[i] = {
+        index: i + 1, source: sources[i]!, dir: path.basename(si.out), trueLabel: p.trueLabel, predictedLabel: p.predictedLabel,
+        labelRight: p.trueLabel === p.predictedLabel, psnr: p.psnr, ssim: p.ssim, mse: p.mse, matchingLoss: run.reconstruction.matchingLoss,
+        seconds: run.seconds, evaluations: run.evaluations, restartsRun: new Set(run.attempts.map((x) => x.restart)).size,
+        diverged: run.allDiverged, interrupted: run.interrupted,
+      };
+      finished++;
+      log(`image ${i + 1}/${n} ${sources[i]}: PSNR ${fmt(p.psnr)} dB, SSIM ${fmt(p.ssim, 3)}, label ${p.predictedLabel} (${p.trueLabel === p.predictedLabel ? 'right' : `true ${p.trueLabel}`}), ${run.evaluations} evaluations in ${fmt(run.seconds, 1)} s (${finished}/${n} done)${run.interrupted ? ' — interrupted' : ''}`);
+    });
+    return writing;
+  };
+  try {
+    if (workers === 1) {
+      for (let i = 0; i < n && !sig.stopped(); i++) {
+        const obs = victimObservation(model, params, [images[i]!], [s.labels[i]!]);
+        let run: AttackRun;
+        try {
+          run = await runAttack(s.attack, obs, { ...attackRunOptions(s), shouldStop: sig.stopped });
+        } finally {
+          disposeObservation(obs);
+        }
+        await finish(i, run);
+      }
+    } else {
+      const { LeakPool, attacksInWorkers, toWire } = await import('../../../attacks/leakage/parallel.js');
+      const items = [];
+      for (let i = 0; i < n; i++) {
+        const obs = victimObservation(model, params, [images[i]!], [s.labels[i]!]);
+        try {
+          items.push({ obs: await toWire(obs), opts: attackRunOptions(s) });
+        } finally {
+          disposeObservation(obs);
+        }
+      }
+      const pool = await LeakPool.start(workers);
+      try {
+        await attacksInWorkers(pool, s.attack, modelSpec(s), items, { shouldStop: sig.stopped, onDone: (i, run) => finish(i, run) });
+      } finally {
+        await pool.close();
+      }
+    }
+    await writing;
+  } finally {
+    disposeParams(params);
+    sig.release();
+  }
+  const done = rows.filter((r): r is EachImage => r !== null);
+  const interrupted = done.length < n || done.some((r) => r.interrupted);
+  const summary: EachSummary = {
+    command: 'leak --each', attack: s.attack.name, model: model.name, backend: choice.name, backendDetail: choice.detail, seed: s.seed, workers,
+    seconds: (performance.now() - t0) / 1000, interrupted, successDb: SUCCESS_DB, attacked: done.length, requested: n,
+    successRate: done.length === 0 ? NaN : done.filter((r) => r.psnr >= SUCCESS_DB).length / done.length,
+    meanPsnr: mean(done.map((r) => r.psnr)), medianPsnr: median(done.map((r) => r.psnr)),
+    meanSsim: mean(done.map((r) => r.ssim)), medianSsim: median(done.map((r) => r.ssim)),
+    labelAccuracy: done.length === 0 ? NaN : done.filter((r) => r.labelRight).length / done.length,
+    evaluations: done.reduce((t, r) => t + r.evaluations, 0),
+    settings: {
+      classes: s.classes, inputShape: s.shape, ...(s.width !== undefined ? { width: s.width } : {}), variant: s.variant, batch: 1, optimizer: s.optimizer,
+      iterations: s.iterations, lr: s.lr ?? s.attack.defaultLr[s.optimizer], tv: s.tv ?? s.attack.defaultTv, restarts: s.restarts, labels: s.labels,
+    },
+    images: done,
+  };
+  await writeEachSummary(s, summary);
+  return { summary, dir: s.out, interrupted };
+}
+
+/** summary.json and report.md/html at the top of --out. */
+async function writeEachSummary(s: LeakSettings, m: EachSummary): Promise<void> {
+  await writeJsonAtomic(path.join(s.out, 'summary.json'), m);
+  const pct = (v: number): string => (Number.isFinite(v) ? `${fmt(100 * v, 0)}%` : '—');
+  await writeReport(s.out, {
+    title: `Gradient leakage, image by image: ${m.attack} on ${m.model}`,
+    subtitle: `Each of ${m.requested} private image${m.requested === 1 ? '' : 's'} is one client's batch (B = 1): the server sees its FedSGD gradient and reconstructs it.`,
+    sections: [
+      {
+        heading: 'Summary',
+        text: `Reconstructed (PSNR ≥ ${m.successDb} dB): **${pct(m.successRate)}** of ${m.attacked} image${m.attacked === 1 ? '' : 's'}` +
+          `; PSNR mean ${fmt(m.meanPsnr)} dB, median ${fmt(m.medianPsnr)} dB; SSIM mean ${fmt(m.meanSsim, 3)}, median ${fmt(m.medianSsim, 3)}; labels right ${pct(m.labelAccuracy)}. ` +
+          `${m.evaluations} evaluations, ${fmt(m.seconds, 1)} s wall time in ${m.workers} worker${m.workers === 1 ? '' : 's'} (${m.backend}).` +
+          (m.interrupted ? `\n\n**Interrupted** (Ctrl-C): ${m.attacked} of ${m.requested} images attacked, the last ones with the best result reached so far.` : ''),
+        table: {
+          headers: ['#', 'image', 'true label', 'recovered label', 'label right', 'PSNR (dB)', 'SSIM', 'seconds', 'evaluations', 'folder'],
+          rows: m.images.map((r) => [r.index, r.source, r.trueLabel, r.predictedLabel, r.labelRight ? 'yes' : 'no', fmt(r.psnr), fmt(r.ssim, 3), fmt(r.seconds, 1), r.evaluations, r.dir]),
+        },
+      },
+      {
+        heading: 'Reconstructions',
+        images: m.images.map((r) => ({ path: `${r.dir}/reconstruction.png`, caption: `#${r.index} ${r.source}: ${fmt(r.psnr, 1)} dB` })),
+      },
+      {
+        heading: 'Settings',
+        text: markdownTable(['setting', 'value'], [
+          ['attack', m.attack], ['model', `${m.model} (${s.shape.join('x')}, ${s.classes} classes${s.width !== undefined ? `, width ${s.width}` : ''}${Object.entries(s.variant).map(([k, v]) => `, ${k} ${v}`).join('')})`],
+          ['backend', `${m.backend} (${m.backendDetail})`], ['seed', m.seed], ['optimizer', s.optimizer], ['iterations', s.iterations],
+          ['learning rate', m.settings.lr], ['TV weight', m.settings.tv], ['restarts per image', s.restarts], ['labels', s.labels.join(', ')], ['workers', m.workers],
+        ]),
+      },
+    ],
+  });
 }
 
 /** Writes every output file; removes the directory again if it created it and a write failed. */
@@ -421,12 +717,28 @@ export function leakCommand(y: Argv): Argv {
         .option('tv', { type: 'number', describe: 'total-variation weight (default: ig 0.2 on normalised images, dlg/idlg 0)' })
         .option('lr', { type: 'number', describe: 'learning rate (default: lbfgs 1, adam 0.1)' })
         .option('labels', { type: 'string', array: true, describe: 'true labels of the images (default 0 1 2 ...)' })
+        .option('each', { type: 'boolean', default: false, describe: 'attack every image on its own (B = 1, its own label): OUT/<n>-<name>/ per image, summary.json and report at the top' })
+        .option('workers', { type: 'string', describe: 'worker threads for restarts (or images with --each): a number or auto = min(cores, restarts or images); 1 on GPU backends; results do not change', defaultDescription: 'auto' })
         .example('$0 leak', 'DLG on the DLG paper\'s LeNet with a built-in image')
         .example('$0 leak --attack idlg --image cat.jpg --labels 3 --restarts 4', 'iDLG on your own image')
-        .example('$0 leak --attack ig --model convnet --width 8 --batch 4', 'Inverting Gradients on a batch of 4'),
+        .example('$0 leak --attack ig --model convnet --width 8 --batch 4', 'Inverting Gradients on a batch of 4')
+        .example('$0 leak --attack idlg --each --image photos/*.png --labels 3 10 17', 'iDLG on each photo separately, a summary over them'),
     async (argv) => {
       const a = argv as unknown as LeakArgs;
       const log = (line: string): void => void process.stderr.write(`${line}\n`);
+      if (a.each) {
+        const e = await runLeakEach(a, log);
+        const m = e.summary;
+        const line = `${m.attack} on ${m.model}, ${m.attacked} of ${m.requested} image${m.requested === 1 ? '' : 's'} one by one: ${fmt(100 * m.successRate, 0)}% at ≥ ${m.successDb} dB, ` +
+          `PSNR mean ${fmt(m.meanPsnr)} / median ${fmt(m.medianPsnr)} dB, labels right ${fmt(100 * m.labelAccuracy, 0)}%, ${fmt(m.seconds, 1)} s in ${m.workers} worker${m.workers === 1 ? '' : 's'}${m.interrupted ? ' — interrupted' : ''}`;
+        if (a.json) {
+          log(line);
+          log(`wrote ${e.dir}`);
+          process.stdout.write(toJson(m));
+        } else process.stdout.write(`${line}\nwrote ${e.dir}\n`);
+        if (e.interrupted) process.exitCode = 130;
+        return;
+      }
       const r = await runLeak(a, log);
       const m = r.metrics;
       const summary = `${m.attack} on ${m.model}: PSNR ${fmt(m.psnr)} dB, SSIM ${fmt(m.ssim, 3)}, label accuracy ${fmt(100 * m.labelAccuracy, 0)}%, ` +
