@@ -25,6 +25,7 @@
 import { tf } from '../../src/engine/tf.js';
 import { Rng } from '../../src/engine/rng.js';
 import { oneHot } from '../../src/engine/ops.js';
+import { readFlat } from '../../src/engine/read.js';
 import { labelAccuracy, labelMultisetAccuracy, matchAndScore } from '../../src/metrics/index.js';
 import type { Model, ModelOptions, Params, Shape3 } from '../../src/models/index.js';
 import { paramGradients } from './objective.js';
@@ -197,12 +198,13 @@ export function restartSeed(seed: number, restart: number, attempt: number): num
 }
 
 /** ‖g‖² of the observed gradient (the scale of the euclidean matching loss). */
-function observedSquaredNorm(obs: Observation): number {
+async function observedSquaredNorm(obs: Observation): Promise<number> {
   const g = observedGradient(obs);
+  const sums = tf.tidy(() => g.map((t) => tf.sum(tf.square(t))));
   try {
-    return g.reduce((s, t) => s + tf.tidy(() => tf.sum(tf.square(t)).dataSync()[0]!), 0);
+    return (await readFlat(sums)).reduce((s, v) => s + v, 0); // one read, also on WebGPU
   } finally {
-    tf.dispose(g);
+    tf.dispose([...g, ...sums]);
   }
 }
 
@@ -351,7 +353,7 @@ export async function runAttack(attack: LeakageAttack, obs: Observation, opts: R
   const distance = attack.matchingDistance ?? 'euclidean';
   const policy: RestartPolicy = { ...RESTART_POLICIES[distance], ...opts.policy };
   const iterations = opts.iterations ?? attack.defaultIterations;
-  const scale = distance === 'euclidean' ? observedSquaredNorm(obs) : 1;
+  const scale = distance === 'euclidean' ? await observedSquaredNorm(obs) : 1;
   const t0 = performance.now();
   const job = (restart: number, steps: number): RestartJob => ({ restart, restarts, steps, extra: restart >= restarts, policy, scale });
   // The requested restarts get `iterations` steps each; in worker threads they run concurrently with
