@@ -721,7 +721,7 @@ export function leakCommand(y: Argv): Argv {
         .option('workers', { type: 'string', describe: 'worker threads for restarts (or images with --each): a number or auto = min(cores, restarts or images); 1 on GPU backends; results do not change', defaultDescription: 'auto' })
         .example('$0 leak', 'DLG on the DLG paper\'s LeNet with a built-in image')
         .example('$0 leak --attack idlg --image cat.jpg --labels 3 --restarts 4', 'iDLG on your own image')
-        .example('$0 leak --attack ig --model convnet --width 8 --batch 4', 'Inverting Gradients on a batch of 4')
+        .example('$0 leak --attack ig --model convnet --width 8 --layout inversefed --weight-init kaiming --activation elu --pool avg --tv 1e-4 --batch 4 --iterations 2000', 'Inverting Gradients on a batch of 4 (the smooth ConvNet it reconstructs, README)')
         .example('$0 leak --attack idlg --each --image photos/*.png --labels 3 10 17', 'iDLG on each photo separately, a summary over them'),
     async (argv) => {
       const a = argv as unknown as LeakArgs;
