@@ -280,7 +280,7 @@ test('Multiply, Sum, Mean, Add, Sub, Reshape gradients (no casts, Fill for large
   }
 });
 
-test('euclideanDistance (one padded, row-summed squared difference on cpu/wasm) equals the float64 sum and has the right gradient', async () => {
+test('euclideanDistance (one fused kernel on cpu/wasm) equals the float64 sum and has the right gradient', async () => {
   const rng = new Rng(13);
   const shapes = [[5, 5, 3, 12], [12], [300, 7], [7], [1]];
   const av = shapes.map((s) => rng.normalArray(s.reduce((p, q) => p * q, 1)));

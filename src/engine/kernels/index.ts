@@ -8,6 +8,8 @@
  *   packing of large operands, SplitV as contiguous copies (wasm, speed);
  * - float32 Add/Sub/Multiply/RealDiv/SquaredDifference with strided broadcasting (cpu, speed);
  * - fused sigmoid-gradient kernels (cpu and wasm, speed; see ../gradients/SigmoidBackprop_grad.ts);
+ * - fused soft cross-entropy and its gradient, and the fused squared distance of gradient lists with its
+ *   gradient (cpu and wasm, speed: the DLG loss and objective; see ./SoftCrossEntropy.ts, ./SquaredDistance.ts);
  * - WebGPU: AvgPoolGrad on the device, AddN in chunks (storage-buffer limits), Conv2DBackpropFilter as
  *   split-K matrix products.
  */
@@ -24,12 +26,16 @@ import { conv2DBackpropFilterMMKernel } from './Conv2DBackpropFilterMM.js';
 import { binaryKernel, BINARY_OPS } from './Binary.js';
 import { splitVKernel } from './SplitV.js';
 import { sigmoidBackpropKernel, sigmoidBackprop2Kernel } from './SigmoidBackprop.js';
+import { softCrossEntropyKernel, softCrossEntropyGradKernel } from './SoftCrossEntropy.js';
+import { squaredDistanceKernel, scaledDifferenceKernel } from './SquaredDistance.js';
 import { replaceKernel } from './util.js';
 
+const FUSED = [sigmoidBackpropKernel, sigmoidBackprop2Kernel, softCrossEntropyKernel, softCrossEntropyGradKernel, squaredDistanceKernel, scaledDifferenceKernel];
+
 const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
-  cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel, ...BINARY_OPS.map(binaryKernel), sigmoidBackpropKernel, sigmoidBackprop2Kernel],
+  cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel, ...BINARY_OPS.map(binaryKernel), ...FUSED],
   wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel, identityKernel,
-    conv2DBackpropInputKernel, batchMatMulKernel, splitVKernel, sigmoidBackpropKernel, sigmoidBackprop2Kernel],
+    conv2DBackpropInputKernel, batchMatMulKernel, splitVKernel, ...FUSED],
   webgpu: [avgPoolGradKernel, addNKernel, conv2DBackpropFilterMMKernel],
 };
 

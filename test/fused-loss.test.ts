@@ -1,0 +1,181 @@
+/**
+ * The fused loss-side kernels (cpu and wasm): SoftCrossEntropy with its gradient kernel, and the squared
+ * distance of gradient lists with its ScaledDifference gradient kernel. They compute what the primitive
+ * ops compute: values against float64, derivatives of orders 1–3 (including paths through the upstream
+ * gradient dy) against the same functions built from primitives, and first- and second-order finite
+ * differences on cpu (cpu autodiff on wasm).
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../src/engine/tf.js';
+import { runCheck, type CheckCase, type CheckInput } from '../src/engine/gradcheck.js';
+import { logSoftmax, softCrossEntropy } from '../src/engine/ops.js';
+import { euclideanDistance } from '../attacks/leakage/objective.js';
+import { Rng } from '../src/engine/rng.js';
+
+before(async () => {
+  await tf.setBackend('cpu');
+});
+
+const BACKENDS = ['cpu', 'wasm'];
+
+const close = (got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void => {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+  for (let i = 0; i < want.length; i++) {
+    assert.ok(Math.abs(got[i]! - want[i]!) <= tol * (1 + scale), `${what} [${i}]: ${got[i]} vs ${want[i]}`);
+  }
+};
+
+/** The loss from primitives only (what ops.ts computed before the fused kernel). */
+const primitiveCrossEntropy = (z: tf.Tensor, t: tf.Tensor): tf.Scalar => tf.neg(tf.mean(tf.sum(tf.mul(t, logSoftmax(z)), -1))) as tf.Scalar;
+const primitiveDistance = (a: tf.Tensor[], b: tf.Tensor[]): tf.Scalar =>
+  a.map((g, i) => tf.sum(tf.squaredDifference(g, b[i]!))).reduce((p, q) => tf.add(p, q)) as tf.Scalar;
+
+/**
+ * f, its gradient, and derivatives of orders 2 and 3 (gradients of Σ c·(previous gradient)), plus a
+ * second-order one through f² (the upstream dy of the inner gradient then depends on the inputs).
+ */
+function derivatives(f: (xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[], cs: tf.Tensor[]): number[][] {
+  return tf.tidy(() => {
+    const dot = (gs: tf.Tensor[]): tf.Scalar => gs.map((g, i) => tf.sum(tf.mul(g, cs[i]!))).reduce((p, q) => tf.add(p, q)) as tf.Scalar;
+    const g1 = (...v: tf.Tensor[]): tf.Tensor[] => tf.grads((...u: tf.Tensor[]) => f(u))(v);
+    const g2 = (...v: tf.Tensor[]): tf.Tensor[] => tf.grads((...u: tf.Tensor[]) => dot(g1(...u)))(v);
+    const g3 = (...v: tf.Tensor[]): tf.Tensor[] => tf.grads((...u: tf.Tensor[]) => dot(g2(...u)))(v);
+    const sq = tf.grads((...u: tf.Tensor[]) => dot(tf.grads((...w: tf.Tensor[]) => tf.square(f(w)) as tf.Scalar)(u)))(xs);
+    // ‖∇f − c‖² (the DLG pattern) differentiated once more
+    const dlg = tf.grads((...u: tf.Tensor[]) => primitiveDistance(g1(...u), cs))(xs);
+    return [f(xs), ...g1(...xs), ...g2(...xs), ...g3(...xs), ...sq, ...dlg].map((t) => Array.from(t.dataSync()));
+  });
+}
+
+test('fused SoftCrossEntropy: value, and derivatives of orders 1–3 w.r.t. logits and targets, equal the primitive loss', async () => {
+  const rng = new Rng(31);
+  const B = 3;
+  const C = 7;
+  const zv = rng.normalArray(B * C).map((v) => 2 * v);
+  // soft targets whose rows do not sum to 1 (the kernel must not assume they do), one exact zero
+  const tv = rng.uniformArray(B * C, 0, 0.4);
+  tv[4] = 0;
+  const cz = rng.normalArray(B * C);
+  const ct = rng.normalArray(B * C);
+  let want = 0;
+  for (let b = 0; b < B; b++) {
+    const row = zv.slice(b * C, (b + 1) * C);
+    const m = Math.max(...row);
+    const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+    for (let c = 0; c < C; c++) want += tv[b * C + c]! * (lse - row[c]!);
+  }
+  want /= B;
+  for (const backend of BACKENDS) {
+    await tf.setBackend(backend);
+    try {
+      const run = (f: (z: tf.Tensor, t: tf.Tensor) => tf.Scalar): number[][] =>
+        derivatives(([z, t]) => tf.mul(f(z!, t!), 1.7) as tf.Scalar, [tf.tensor2d(zv, [B, C]), tf.tensor2d(tv, [B, C])], [tf.tensor2d(cz, [B, C]), tf.tensor2d(ct, [B, C])]);
+      const ours = run(softCrossEntropy);
+      const ref = run(primitiveCrossEntropy);
+      assert.ok(Math.abs(ours[0]![0]! / 1.7 - want) <= 1e-6 * Math.abs(want), `${backend}: value ${ours[0]![0]! / 1.7} vs ${want}`);
+      ours.forEach((o, i) => close(o, ref[i]!, 2e-5, `${backend}: derivative ${i}`));
+      // the fused path really is one kernel forward (not the primitive ops)
+      const names: string[] = [];
+      const prof = await tf.profile(() => tf.tidy(() => softCrossEntropy(tf.tensor2d(zv, [B, C]), tf.tensor2d(tv, [B, C]))));
+      for (const k of prof.kernels) names.push(k.name);
+      assert.ok(names.includes('FedattackSoftCrossEntropy'), `${backend}: ${names.join(',')}`);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  }
+});
+
+test('fused squared distance: value against float64, and derivatives of orders 1–3 equal the per-tensor primitive sum', async () => {
+  const rng = new Rng(37);
+  const shapes = [[5, 5, 3, 4], [4], [30, 7], [7], [1]];
+  const n = (s: number[]): number => s.reduce((p, q) => p * q, 1);
+  const av = shapes.map((s) => rng.normalArray(n(s)));
+  const bv = shapes.map((s) => rng.normalArray(n(s)));
+  const cv = shapes.map((s) => rng.normalArray(n(s)));
+  let want = 0;
+  av.forEach((a, i) => a.forEach((v, j) => (want += (v - bv[i]![j]!) ** 2)));
+  for (const backend of BACKENDS) {
+    await tf.setBackend(backend);
+    try {
+      const mk = (vs: Float32Array[]): tf.Tensor[] => vs.map((v, i) => tf.tensor(v, shapes[i]!));
+      // both lists are differentiated (the b_i gradients run with k = −2), squared elementwise first so
+      // that the third derivatives are not zero
+      const sq = (ts: tf.Tensor[]): tf.Tensor[] => ts.map((t) => tf.mul(t, t));
+      const run = (f: (a: tf.Tensor[], b: tf.Tensor[]) => tf.Scalar): number[][] =>
+        derivatives((xs) => f(sq(xs.slice(0, shapes.length)), sq(xs.slice(shapes.length))), [...mk(av), ...mk(bv)], [...mk(cv), ...mk(av)]);
+      const ours = run(euclideanDistance);
+      const ref = run(primitiveDistance);
+      ours.forEach((o, i) => close(o, ref[i]!, 2e-5, `${backend}: derivative ${i}`));
+      const value = tf.tidy(() => euclideanDistance(mk(av), mk(bv)).dataSync()[0]!);
+      assert.ok(Math.abs(value - want) <= 1e-6 * want, `${backend}: ${value} vs ${want}`);
+      const prof = await tf.profile(() => tf.tidy(() => euclideanDistance(mk(av), mk(bv))));
+      assert.ok(prof.kernels.some((k) => k.name === 'FedattackSquaredDistance'), `${backend}: fused kernel not used`);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  }
+});
+
+const input = (rng: Rng, name: string, shape: number[], scale: number): CheckInput =>
+  ({ name, shape, values: rng.normalArray(shape.reduce((p, q) => p * q, 1)).map((v) => v * scale) });
+
+/**
+ * Finite-difference checks: the loss w.r.t. logits and targets (order 1), and ‖∇_W L − T‖² of a dense
+ * layer w.r.t. its input and label logits through the fused loss and distance (order 2: the gradient
+ * kernels' own gradients), with the loss squared in a third case (dy then depends on the inputs).
+ */
+function fusedCases(seed: number): CheckCase[] {
+  const rng = new Rng(seed);
+  const io = [input(rng, 'x', [3, 5], 1), input(rng, 'y', [3, 4], 1), input(rng, 'w', [5, 4], 0.5), input(rng, 'b', [4], 0.2)];
+  const T = [input(rng, 'Tw', [5, 4], 0.1), input(rng, 'Tb', [4], 0.1)];
+  const loss = (t: Record<string, tf.Tensor>, w: tf.Tensor, b: tf.Tensor): tf.Scalar =>
+    softCrossEntropy(tf.add(tf.matMul(t['x'] as tf.Tensor2D, w as tf.Tensor2D), b), tf.mul(tf.softmax(t['y']!, -1), 1.2));
+  const objective = (square: boolean) => (t: Record<string, tf.Tensor>): tf.Scalar => {
+    const g = tf.grads((w: tf.Tensor, b: tf.Tensor) => (square ? tf.square(loss(t, w, b)) as tf.Scalar : loss(t, w, b)))([t['w']!, t['b']!]);
+    return euclideanDistance(g, [t['Tw']!, t['Tb']!]);
+  };
+  return [
+    { name: 'fused loss', order: 1, inputs: io, wrt: ['x', 'y', 'w', 'b'], fn: (t) => loss(t, t['w']!, t['b']!) },
+    { name: 'fused DLG objective', order: 2, inputs: [...io, ...T], wrt: ['x', 'y', 'Tw'], fn: objective(false) },
+    { name: 'fused DLG objective, squared loss', order: 2, inputs: [...io, ...T], wrt: ['x', 'y', 'Tb'], fn: objective(true) },
+  ];
+}
+
+for (const backend of BACKENDS) {
+  test(`first- and second-order gradient checks through the fused loss and distance on ${backend}`, async () => {
+    await tf.setBackend(backend);
+    try {
+      const failures: string[] = [];
+      for (const c of fusedCases(41)) {
+        for (const seed of [1, 2]) {
+          const r = await runCheck(c, seed);
+          if (!r.pass) failures.push(`${r.name}: ${r.autodiff} vs ${r.expected} (rel ${r.relError}) ${r.error ?? ''}`);
+        }
+      }
+      assert.deepEqual(failures, []);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+}
+
+test('the fused loss kernels leak no tensors', async () => {
+  for (const backend of BACKENDS) {
+    await tf.setBackend(backend);
+    try {
+      const c = fusedCases(43)[2]!;
+      const t = Object.fromEntries(c.inputs.map((i) => [i.name, tf.tensor(i.values, i.shape)]));
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 5; i++) {
+        tf.dispose(tf.tidy(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => c.fn({ ...t, x, y }))([t['x']!, t['y']!])));
+      }
+      assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
+      tf.dispose(Object.values(t));
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  }
+});
