@@ -64,6 +64,7 @@ test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused
     [[2, 3, 4], [2, 4, 5], false, false], [[2, 3, 4], [2, 5, 4], false, true],
     // a row times large weights never seen before (computed in JavaScript), with batch dims of 1
     [[1, 80], [80, 60], false, false], [[1, 1, 80], [80, 60], false, false], [[1, 80], [1, 80, 60], false, false], [[80, 1], [80, 60], true, false],
+    [[1, 83], [83, 61], false, false], // rows left over after the four-row passes
   ];
   const vals = cases.map(([sa, sb]) => [rng.normalArray(sa.reduce((p, q) => p * q, 1)), rng.normalArray(sb.reduce((p, q) => p * q, 1))] as const);
   const wv = rng.normalArray(12);
