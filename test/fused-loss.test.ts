@@ -1,7 +1,7 @@
 /**
- * The fused loss-side kernels (cpu and wasm): SoftCrossEntropy with its gradient kernel, and the squared
- * distance of gradient lists with its ScaledDifference gradient kernel. They compute what the primitive
- * ops compute: values against float64, derivatives of orders 1–3 (including paths through the upstream
+ * The fused kernels (cpu and wasm): SoftCrossEntropy with its gradient kernel, the squared distance of
+ * gradient lists with its ScaledDifference gradient kernel, and the sigmoid-gradient kernels. They compute
+ * what the primitive ops compute: values against float64, derivatives of orders 1–3 (including paths through the upstream
  * gradient dy) against the same functions built from primitives, and first- and second-order finite
  * differences on cpu (cpu autodiff on wasm).
  */
@@ -113,6 +113,32 @@ test('fused squared distance: value against float64, and derivatives of orders 1
       assert.ok(Math.abs(value - want) <= 1e-6 * want, `${backend}: ${value} vs ${want}`);
       const prof = await tf.profile(() => tf.tidy(() => euclideanDistance(mk(av), mk(bv))));
       assert.ok(prof.kernels.some((k) => k.name === 'FedattackSquaredDistance'), `${backend}: fused kernel not used`);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  }
+});
+
+test('fused sigmoid gradients (from the input x): derivatives of orders 1–3 equal a sigmoid built from exp', async () => {
+  const rng = new Rng(47);
+  const shape = [4, 6];
+  const xv = rng.normalArray(24).map((v) => 2 * v);
+  const wv = rng.normalArray(24);
+  const cs = [rng.normalArray(24), rng.normalArray(24)];
+  const expSigmoid = (x: tf.Tensor): tf.Tensor => tf.div(1, tf.add(1, tf.exp(tf.neg(x))));
+  // nested sigmoids and products: every input of both kernels depends on x and w at every order
+  const f = (sig: (x: tf.Tensor) => tf.Tensor) => ([x, w]: tf.Tensor[]): tf.Scalar =>
+    tf.add(tf.sum(tf.mul(sig(tf.mul(sig(x!), w!)), sig(tf.mul(x!, w!)))), tf.sum(tf.mul(sig(w!), x!))) as tf.Scalar;
+  for (const backend of BACKENDS) {
+    await tf.setBackend(backend);
+    try {
+      const run = (sig: (x: tf.Tensor) => tf.Tensor): number[][] =>
+        derivatives(f(sig), [tf.tensor(xv, shape), tf.tensor(wv, shape)], cs.map((c) => tf.tensor(c, shape)));
+      const ours = run(tf.sigmoid);
+      const ref = run(expSigmoid);
+      ours.forEach((o, i) => close(o, ref[i]!, 2e-5, `${backend}: derivative ${i}`));
+      const prof = await tf.profile(() => tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.sigmoid(x)))(tf.tensor(xv, shape))));
+      assert.ok(prof.kernels.some((k) => k.name === 'FedattackSigmoidBackprop'), `${backend}: fused kernel not used`);
     } finally {
       await tf.setBackend('cpu');
     }
