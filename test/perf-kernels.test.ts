@@ -140,6 +140,47 @@ for (const backend of ['cpu', 'wasm']) {
   });
 }
 
+test('wasm Conv2DBackpropInput with filters used repeatedly (cached rotated/transposed copies) matches direct loops, across evictions', async () => {
+  await tf.setBackend('wasm');
+  try {
+    const rng = new Rng(23);
+    // stride 2 (transposed copy) and stride 1 (rotated copy); 12 filters, more than the cache holds
+    const geos = [[9, 5, 2, 2], [8, 5, 1, 2]] as const;
+    const filters = Array.from({ length: 12 }, (_, i) => rng.normalArray(5 * 5 * 2 * 3).map((v) => v + i));
+    const ws = filters.map((v) => tf.tensor4d(v, [5, 5, 2, 3]));
+    try {
+      for (let round = 0; round < 3; round++) {
+        for (const [H, k, s, pad] of geos) {
+          const xs: [number, number, number, number] = [2, H, H, 2];
+          const info = tf.backend_util.computeConv2DInfo(xs, [k, k, 2, 3], s, 1, pad);
+          for (const order of [[0, 1, 0, 1, 2], [3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 3]]) {
+            for (const i of order) {
+              const dyv = rng.normalArray(2 * info.outHeight * info.outWidth * 3);
+              tf.tidy(() => {
+                const dy = tf.tensor4d(dyv, [2, info.outHeight, info.outWidth, 3]);
+                close(conv2DBackpropInput(xs, dy, ws[i]!, s, pad).dataSync(), refBackpropInput(dyv, filters[i]!, xs, k, 2, 3, info), 1e-4, `round ${round} s${s} filter ${i}`);
+              });
+            }
+          }
+        }
+      }
+      // a filter's data seen under another shape (a reshape shares it) is not mistaken for the cached copy
+      tf.tidy(() => {
+        const xs: [number, number, number, number] = [1, 8, 8, 3];
+        const info = tf.backend_util.computeConv2DInfo(xs, [5, 5, 3, 2], 1, 1, 2);
+        const dyv = rng.normalArray(info.outHeight * info.outWidth * 2);
+        const dy = tf.tensor4d(dyv, [1, info.outHeight, info.outWidth, 2]);
+        const w2 = tf.reshape(ws[0]!, [5, 5, 3, 2]) as tf.Tensor4D;
+        for (let r = 0; r < 3; r++) close(conv2DBackpropInput(xs, dy, w2, 1, 2).dataSync(), refBackpropInput(dyv, filters[0]!, xs, 5, 3, 2, info), 1e-4, `reshaped ${r}`);
+      });
+    } finally {
+      tf.dispose(ws);
+    }
+  } finally {
+    await tf.setBackend('cpu');
+  }
+});
+
 const input = (rng: Rng, name: string, shape: number[], scale: number): CheckInput =>
   ({ name, shape, values: rng.normalArray(shape.reduce((p, q) => p * q, 1)).map((v) => v * scale) });
 

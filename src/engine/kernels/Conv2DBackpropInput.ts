@@ -8,10 +8,13 @@
  * the col2im and Wᵀ written in one pass each over the values (XNNPACK does the product on wasm). Unlike a transposed convolution over the
  * stride-dilated dy, no multiply-adds are spent on the dilation's zeros (3/4 of them at stride 2). At
  * stride 1 there are no such zeros, and it is a convolution of the padded dy with the rotated filter.
- * Cases it does not cover (NCHW, non-float32, other backends) fall back to the backend's own kernel.
+ * The rotated / transposed filter of a filter used repeatedly (a model parameter) is cached
+ * (./filter-cache.ts). Cases it does not cover (NCHW, non-float32, other backends) fall back to the
+ * backend's own kernel.
  */
 import { tf } from '../tf-core.js';
 import { callKernel, release, floatOutput, floatView, hasDirectValues, type TensorInfo } from './util.js';
+import { derivedFilter } from './filter-cache.js';
 
 export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig {
   const stock = tf.getKernel('Conv2DBackpropInput', backendName);
@@ -41,6 +44,11 @@ export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig 
         callKernel(backendName, name, backend, ins, at);
       const temps: TensorInfo[] = [];
       const keep = (t: TensorInfo): TensorInfo => (temps.push(t), t);
+      /** The filter rotated or transposed: cached for filters used repeatedly (./filter-cache.ts). */
+      const filterCopy = (key: string, make: () => TensorInfo): TensorInfo => {
+        const { t, owned } = derivedFilter(backend, filter, key, make);
+        return owned ? keep(t) : t;
+      };
       try {
         const top = kh - 1 - info.padInfo.top;
         const left = kw - 1 - info.padInfo.left;
@@ -51,7 +59,21 @@ export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig 
           // 180° and its channel axes swapped (no stride zeros to skip; XNNPACK does all the work)
           const Co = dy.shape[3]!;
           const padded = keep(floatOutput(backend, [N, HP, WP, Co]));
-          const wR = keep(floatOutput(backend, [kh, kw, Co, Cin]));
+          const wR = filterCopy('rotated', () => {
+            const r = floatOutput(backend, [kh, kw, Co, Cin]);
+            const f = floatView(backend, filter);
+            const g = floatView(backend, r);
+            for (let u = 0; u < kh; u++) {
+              for (let v = 0; v < kw; v++) {
+                const s0 = ((kh - 1 - u) * kw + (kw - 1 - v)) * Cin * Co;
+                const d0 = (u * kw + v) * Co * Cin;
+                for (let ci = 0; ci < Cin; ci++) {
+                  for (let co = 0; co < Co; co++) g[d0 + co * Cin + ci] = f[s0 + ci * Co + co]!;
+                }
+              }
+            }
+            return r;
+          });
           const src = floatView(backend, dy);
           const dst = floatView(backend, padded);
           dst.fill(0);
@@ -62,17 +84,6 @@ export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig 
               dst.set(src.subarray(s0, s0 + rowLen), ((n * HP + top + i) * WP + left) * Co);
             }
           }
-          const f = floatView(backend, filter);
-          const g = floatView(backend, wR);
-          for (let u = 0; u < kh; u++) {
-            for (let v = 0; v < kw; v++) {
-              const s0 = ((kh - 1 - u) * kw + (kw - 1 - v)) * Cin * Co;
-              const d0 = (u * kw + v) * Co * Cin;
-              for (let ci = 0; ci < Cin; ci++) {
-                for (let co = 0; co < Co; co++) g[d0 + co * Cin + ci] = f[s0 + ci * Co + co]!;
-              }
-            }
-          }
           return run('Conv2D', { x: padded, filter: wR }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
         }
         // P = dy [R, Co] · Wᵀ [Co, KK] on XNNPACK (the rows of P are dy's contributions to each window),
@@ -80,12 +91,15 @@ export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig 
         const Co = dy.shape[3]!;
         const R = N * oh * ow;
         const KK = kh * kw * Cin;
-        const wT = keep(floatOutput(backend, [Co, KK]));
-        const f = floatView(backend, filter);
-        const g = floatView(backend, wT);
-        for (let k = 0; k < KK; k++) {
-          for (let co = 0; co < Co; co++) g[co * KK + k] = f[k * Co + co]!;
-        }
+        const wT = filterCopy('transposed', () => {
+          const t = floatOutput(backend, [Co, KK]);
+          const f = floatView(backend, filter);
+          const g = floatView(backend, t);
+          for (let k = 0; k < KK; k++) {
+            for (let co = 0; co < Co; co++) g[co * KK + k] = f[k * Co + co]!;
+          }
+          return t;
+        });
         const dy2 = keep(run('Reshape', { x: dy }, { shape: [R, Co] }));
         const P = keep(run('BatchMatMul', { a: dy2, b: wT }, { transposeA: false, transposeB: false }));
         const dx = floatOutput(backend, [N, H, W, Cin]);
