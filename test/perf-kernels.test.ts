@@ -56,7 +56,7 @@ test('cpu Add/Sub/Multiply/RealDiv/SquaredDifference are bit-identical to a floa
   tf.tidy(() => assert.deepEqual(Array.from(tf.add(tf.tensor1d([1, 2], 'int32'), tf.scalar(3, 'int32')).dataSync()), [4, 5]));
 });
 
-test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused weights with two shapes) equals cpu', async () => {
+test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused weights with two shapes, cached transposed weights) equals cpu', async () => {
   const rng = new Rng(5);
   const cases: [number[], number[], boolean, boolean][] = [
     [[1, 7], [9, 7], false, true], [[3, 7], [9, 7], false, true], [[9, 7], [3, 7], false, true], [[1, 3, 7], [1, 9, 7], false, true],
@@ -79,6 +79,14 @@ test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused
     out.push(Array.from(tf.matMul(tf.ones([3, 1]), w).dataSync()));
     out.push(Array.from(tf.matMul(tf.ones([2, 12]), tf.reshape(w, [12, 1])).dataSync()));
     out.push(Array.from(tf.matMul(tf.ones([3, 1]), w).dataSync()));
+    // a·bᵀ with b used repeatedly (its transposed copy is cached from the second use on), more such b
+    // than the cache holds, one also under a second shape through a reshape, batch dims of 1
+    const bs = Array.from({ length: 10 }, (_, i) => tf.tensor2d(vals[0]![1].map((v) => v + i), [9, 7]));
+    for (let r = 0; r < 3; r++) {
+      bs.forEach((b, i) => out.push(Array.from(tf.matMul(tf.tensor2d(vals[0]![0].map((v) => v * (r + i)), [1, 7]), b, false, true).dataSync())));
+      out.push(Array.from(tf.matMul(tf.ones([2, 9]), tf.reshape(bs[0]!, [7, 9]), false, true).dataSync()));
+      out.push(Array.from(tf.matMul(tf.ones([1, 1, 7]), tf.reshape(bs[1]!, [1, 9, 7]), false, true).dataSync()));
+    }
     return out;
   });
   const cpu = run();

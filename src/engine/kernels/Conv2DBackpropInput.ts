@@ -14,7 +14,7 @@
  */
 import { tf } from '../tf-core.js';
 import { callKernel, release, floatOutput, floatView, hasDirectValues, type TensorInfo } from './util.js';
-import { derivedFilter } from './filter-cache.js';
+import { cachedCopy } from './filter-cache.js';
 
 export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig {
   const stock = tf.getKernel('Conv2DBackpropInput', backendName);
@@ -45,10 +45,7 @@ export function conv2DBackpropInputKernel(backendName: string): tf.KernelConfig 
       const temps: TensorInfo[] = [];
       const keep = (t: TensorInfo): TensorInfo => (temps.push(t), t);
       /** The filter rotated or transposed: cached for filters used repeatedly (./filter-cache.ts). */
-      const filterCopy = (key: string, make: () => TensorInfo): TensorInfo => {
-        const { t, owned } = derivedFilter(backend, filter, key, make);
-        return owned ? keep(t) : t;
-      };
+      const filterCopy = (key: string, make: () => TensorInfo): TensorInfo => cachedCopy(backend, filter, key, make) ?? keep(make());
       try {
         const top = kh - 1 - info.padInfo.top;
         const left = kw - 1 - info.padInfo.left;
