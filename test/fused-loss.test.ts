@@ -34,8 +34,9 @@ const primitiveDistance = (a: tf.Tensor[], b: tf.Tensor[]): tf.Scalar =>
   a.map((g, i) => tf.sum(tf.squaredDifference(g, b[i]!))).reduce((p, q) => tf.add(p, q)) as tf.Scalar;
 
 /**
- * f, its gradient, and derivatives of orders 2 and 3 (gradients of Σ c·(previous gradient)), plus a
- * second-order one through f² (the upstream dy of the inner gradient then depends on the inputs).
+ * f, its gradient, and derivatives of orders 2 and 3 (gradients of Σ c·(previous gradient)), plus
+ * second- and third-order ones through f² (the upstream dy of the inner gradient then depends on the
+ * inputs) and through ‖∇f − c‖² (the DLG pattern).
  */
 function derivatives(f: (xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[], cs: tf.Tensor[]): number[][] {
   return tf.tidy(() => {
@@ -43,10 +44,13 @@ function derivatives(f: (xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[], cs: tf.
     const g1 = (...v: tf.Tensor[]): tf.Tensor[] => tf.grads((...u: tf.Tensor[]) => f(u))(v);
     const g2 = (...v: tf.Tensor[]): tf.Tensor[] => tf.grads((...u: tf.Tensor[]) => dot(g1(...u)))(v);
     const g3 = (...v: tf.Tensor[]): tf.Tensor[] => tf.grads((...u: tf.Tensor[]) => dot(g2(...u)))(v);
-    const sq = tf.grads((...u: tf.Tensor[]) => dot(tf.grads((...w: tf.Tensor[]) => tf.square(f(w)) as tf.Scalar)(u)))(xs);
+    const sq = (...v: tf.Tensor[]): tf.Tensor[] => tf.grads((...u: tf.Tensor[]) => dot(tf.grads((...w: tf.Tensor[]) => tf.square(f(w)) as tf.Scalar)(u)))(v);
+    const sq3 = tf.grads((...u: tf.Tensor[]) => dot(sq(...u)))(xs);
     // ‖∇f − c‖² (the DLG pattern) differentiated once more
-    const dlg = tf.grads((...u: tf.Tensor[]) => primitiveDistance(g1(...u), cs))(xs);
-    return [f(xs), ...g1(...xs), ...g2(...xs), ...g3(...xs), ...sq, ...dlg].map((t) => Array.from(t.dataSync()));
+    const dlg = (...v: tf.Tensor[]): tf.Tensor[] => tf.grads((...u: tf.Tensor[]) => primitiveDistance(g1(...u), cs))(v);
+    // and once more (third order with every upstream gradient depending on the inputs)
+    const dlg3 = tf.grads((...u: tf.Tensor[]) => dot(dlg(...u)))(xs);
+    return [f(xs), ...g1(...xs), ...g2(...xs), ...g3(...xs), ...sq(...xs), ...sq3, ...dlg(...xs), ...dlg3].map((t) => Array.from(t.dataSync()));
   });
 }
 

@@ -26,6 +26,7 @@ import { reshapeGrad } from './Reshape_grad.js';
 import { sigmoidBackpropGrad, sigmoidBackprop2Grad } from './SigmoidBackprop_grad.js';
 import { softCrossEntropyGrad } from './SoftCrossEntropy_grad.js';
 import { softCrossEntropyGradGrad } from './SoftCrossEntropyGrad_grad.js';
+import { softCrossEntropyGradGradZGrad, softCrossEntropyGradGradTGrad } from './SoftCrossEntropyGradGrad_grad.js';
 import { squaredDistanceGrad } from './SquaredDistance_grad.js';
 import { scaledDifferenceGrad } from './ScaledDifference_grad.js';
 
@@ -35,7 +36,7 @@ export const savedOutputFixes = [sigmoidGrad, tanhGrad, expGrad, eluGrad, softma
 export const missingGradients = [conv2DBackpropFilterGrad, maxPoolGradGrad, avgPoolGradGrad, ...comparisonGrads];
 /** Stock gradients recomputed with fewer or cheaper dispatches (same values, same higher orders). */
 export const fasterGradients = [multiplyGrad, sumGrad, meanGrad, addGrad, subGrad, reshapeGrad, sigmoidBackpropGrad, sigmoidBackprop2Grad,
-  softCrossEntropyGrad, softCrossEntropyGradGrad, squaredDistanceGrad, scaledDifferenceGrad];
+  softCrossEntropyGrad, softCrossEntropyGradGrad, softCrossEntropyGradGradZGrad, softCrossEntropyGradGradTGrad, squaredDistanceGrad, scaledDifferenceGrad];
 
 const stock = new Map<string, tf.GradConfig | undefined>();
 

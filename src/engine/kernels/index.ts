@@ -28,9 +28,11 @@ import { splitVKernel } from './SplitV.js';
 import { sigmoidBackpropKernel, sigmoidBackprop2Kernel } from './SigmoidBackprop.js';
 import { softCrossEntropyKernel, softCrossEntropyGradKernel } from './SoftCrossEntropy.js';
 import { squaredDistanceKernel, scaledDifferenceKernel } from './SquaredDistance.js';
+import { softCrossEntropyGradGradZKernel, softCrossEntropyGradGradTKernel } from './SoftCrossEntropyGradGrad.js';
 import { replaceKernel } from './util.js';
 
-const FUSED = [sigmoidBackpropKernel, sigmoidBackprop2Kernel, softCrossEntropyKernel, softCrossEntropyGradKernel, squaredDistanceKernel, scaledDifferenceKernel];
+const FUSED = [sigmoidBackpropKernel, sigmoidBackprop2Kernel, softCrossEntropyKernel, softCrossEntropyGradKernel,
+  softCrossEntropyGradGradZKernel, softCrossEntropyGradGradTKernel, squaredDistanceKernel, scaledDifferenceKernel];
 
 const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
   cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel, ...BINARY_OPS.map(binaryKernel), ...FUSED],
