@@ -120,8 +120,9 @@ for (const backend of ['cpu', 'wasm']) {
   test(`Conv2DBackpropInput and Conv2DBackpropFilter on ${backend} match direct loops (batch 3, strides, paddings, odd sizes)`, async () => {
     await tf.setBackend(backend);
     try {
-      // the last case is large enough for wasm's Conv2DBackpropFilter to take the convolution route
-      const cases = [[9, 5, 2, 2], [8, 5, 1, 2], [7, 3, 2, 'same'], [9, 3, 2, 'valid'], [6, 2, 2, 'valid'], [11, 5, 3, 1], [30, 5, 1, 2]] as const;
+      // the last case is large enough for wasm's Conv2DBackpropFilter to take the convolution route; a
+      // filter smaller than the stride and a padding beyond a phase's taps take wasm's col2im route
+      const cases = [[9, 5, 2, 2], [8, 5, 1, 2], [7, 3, 2, 'same'], [9, 3, 2, 'valid'], [6, 2, 2, 'valid'], [11, 5, 3, 1], [7, 2, 3, 'valid'], [9, 3, 2, 3], [30, 5, 1, 2]] as const;
       for (const [H, k, s, pad] of cases) {
         const xs: [number, number, number, number] = [3, H, H + 1, 2];
         const co = 5;
@@ -148,27 +149,28 @@ for (const backend of ['cpu', 'wasm']) {
   });
 }
 
-test('wasm Conv2DBackpropInput with filters used repeatedly (cached rotated/transposed copies) matches direct loops, across evictions', async () => {
+test('wasm Conv2DBackpropInput with filters used repeatedly (cached rotated copies and phase sub-filters) matches direct loops, across evictions', async () => {
   await tf.setBackend('wasm');
   try {
     const rng = new Rng(23);
-    // stride 2 (transposed copy) and stride 1 (rotated copy); 12 filters, more than the cache holds
-    const geos = [[9, 5, 2, 2], [8, 5, 1, 2]] as const;
-    const filters = Array.from({ length: 12 }, (_, i) => rng.normalArray(5 * 5 * 2 * 3).map((v) => v + i));
-    const ws = filters.map((v) => tf.tensor4d(v, [5, 5, 2, 3]));
+    // strided (phase sub-filters: strides 2 and 3, 'same', 'valid', numeric pads, filter = stride,
+    // odd sizes) and stride 1 (rotated copy); 12 filters per size, more than the cache holds
+    const geos = [[9, 5, 2, 2], [8, 5, 1, 2], [7, 3, 2, 'same'], [9, 3, 2, 'valid'], [6, 2, 2, 'valid'], [11, 5, 3, 1], [10, 4, 2, 'same'], [16, 5, 2, 2]] as const;
+    const filters = new Map<number, Float32Array[]>();
+    for (const k of [2, 3, 4, 5]) filters.set(k, Array.from({ length: 12 }, (_, i) => rng.normalArray(k * k * 2 * 3).map((v) => v + i)));
+    const ws = new Map([...filters].map(([k, fs]) => [k, fs.map((v) => tf.tensor4d(v, [k, k, 2, 3]))]));
     try {
-      for (let round = 0; round < 3; round++) {
+      for (let round = 0; round < 2; round++) {
         for (const [H, k, s, pad] of geos) {
-          const xs: [number, number, number, number] = [2, H, H, 2];
+          const xs: [number, number, number, number] = [2, H, H + 1, 2];
           const info = tf.backend_util.computeConv2DInfo(xs, [k, k, 2, 3], s, 1, pad);
-          for (const order of [[0, 1, 0, 1, 2], [3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 3]]) {
-            for (const i of order) {
-              const dyv = rng.normalArray(2 * info.outHeight * info.outWidth * 3);
-              tf.tidy(() => {
-                const dy = tf.tensor4d(dyv, [2, info.outHeight, info.outWidth, 3]);
-                close(conv2DBackpropInput(xs, dy, ws[i]!, s, pad).dataSync(), refBackpropInput(dyv, filters[i]!, xs, k, 2, 3, info), 1e-4, `round ${round} s${s} filter ${i}`);
-              });
-            }
+          for (const i of [0, 1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 3, 0]) {
+            const dyv = rng.normalArray(2 * info.outHeight * info.outWidth * 3);
+            tf.tidy(() => {
+              const dy = tf.tensor4d(dyv, [2, info.outHeight, info.outWidth, 3]);
+              close(conv2DBackpropInput(xs, dy, ws.get(k)![i]!, s, pad).dataSync(), refBackpropInput(dyv, filters.get(k)![i]!, xs, k, 2, 3, info), 1e-4,
+                `round ${round} H ${H} k ${k} s ${s} pad ${pad} filter ${i}`);
+            });
           }
         }
       }
@@ -178,11 +180,11 @@ test('wasm Conv2DBackpropInput with filters used repeatedly (cached rotated/tran
         const info = tf.backend_util.computeConv2DInfo(xs, [5, 5, 3, 2], 1, 1, 2);
         const dyv = rng.normalArray(info.outHeight * info.outWidth * 2);
         const dy = tf.tensor4d(dyv, [1, info.outHeight, info.outWidth, 2]);
-        const w2 = tf.reshape(ws[0]!, [5, 5, 3, 2]) as tf.Tensor4D;
-        for (let r = 0; r < 3; r++) close(conv2DBackpropInput(xs, dy, w2, 1, 2).dataSync(), refBackpropInput(dyv, filters[0]!, xs, 5, 3, 2, info), 1e-4, `reshaped ${r}`);
+        const w2 = tf.reshape(ws.get(5)![0]!, [5, 5, 3, 2]) as tf.Tensor4D;
+        for (let r = 0; r < 3; r++) close(conv2DBackpropInput(xs, dy, w2, 1, 2).dataSync(), refBackpropInput(dyv, filters.get(5)![0]!, xs, 5, 3, 2, info), 1e-4, `reshaped ${r}`);
       });
     } finally {
-      tf.dispose(ws);
+      for (const w of ws.values()) tf.dispose(w);
     }
   } finally {
     await tf.setBackend('cpu');

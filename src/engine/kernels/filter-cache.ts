@@ -13,13 +13,13 @@ import { release, type TensorInfo } from './util.js';
 const ENTRIES = 8;
 const MAX_VALUES = 1 << 18;
 
-interface Entry { key: string; backend: unknown; t: TensorInfo }
+interface Entry { key: string; backend: unknown; ts: TensorInfo[] }
 const seen = new WeakSet<object>();
 const cache = new Map<object, Entry>();
 
 const drop = (e: Entry): void => {
   try {
-    release(e.backend, [e.t]);
+    release(e.backend, e.ts);
   } catch {
     // the backend is gone (tf.removeBackend), and its memory with it
   }
@@ -31,13 +31,18 @@ const drop = (e: Entry): void => {
  * (the caller then transforms it itself, as it would without a cache). Do not release the result.
  */
 export function cachedCopy(backend: unknown, operand: TensorInfo, key: string, make: () => TensorInfo): TensorInfo | null {
+  return cachedCopies(backend, operand, key, () => [make()])?.[0] ?? null;
+}
+
+/** cachedCopy for transformations into several tensors. */
+export function cachedCopies(backend: unknown, operand: TensorInfo, key: string, make: () => TensorInfo[]): TensorInfo[] | null {
   const id = operand.dataId as object;
   const fullKey = `${key}|${operand.shape.join(',')}`;
   const hit = cache.get(id);
   if (hit !== undefined && hit.key === fullKey && hit.backend === backend) {
     cache.delete(id);
     cache.set(id, hit);
-    return hit.t;
+    return hit.ts;
   }
   if (operand.shape.reduce((p, q) => p * q, 1) > MAX_VALUES || !seen.has(id)) {
     seen.add(id);
@@ -47,12 +52,12 @@ export function cachedCopy(backend: unknown, operand: TensorInfo, key: string, m
     cache.delete(id);
     drop(hit);
   }
-  const t = make();
-  cache.set(id, { key: fullKey, backend, t });
+  const ts = make();
+  cache.set(id, { key: fullKey, backend, ts });
   if (cache.size > ENTRIES) {
     const [oldest, e] = cache.entries().next().value as [object, Entry];
     cache.delete(oldest);
     drop(e);
   }
-  return t;
+  return ts;
 }
