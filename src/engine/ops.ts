@@ -53,3 +53,17 @@ export function fusedSquaredDistance(a: tf.Tensor[], b: tf.Tensor[]): tf.Scalar 
   const inputs = [...a, ...b];
   return tf.engine().runKernel(SQUARED_DISTANCE, inputs as unknown as tf.NamedTensorMap, { n: a.length } as unknown as tf.NamedAttrMap) as tf.Scalar;
 }
+
+/**
+ * conv2d(x, filter) + bias, NHWC. On cpu and wasm one FusedConv2D dispatch (XNNPACK adds the bias on
+ * wasm; gradient in ./gradients/FusedConv2D_grad.ts), elsewhere Conv2D and Add.
+ */
+export function convBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, stride: number, pad: 'same' | 'valid' | number): tf.Tensor4D {
+  const backend = tf.getBackend();
+  if ((backend === 'cpu' || backend === 'wasm') && bias.rank === 1 && x.dtype === 'float32' && filter.dtype === 'float32' && bias.dtype === 'float32') {
+    return tf.engine().runKernel('FusedConv2D', { x, filter, bias } as unknown as tf.NamedTensorMap, {
+      strides: [stride, stride], pad, dataFormat: 'NHWC', dilations: [1, 1], activation: 'linear',
+    } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }
+  return tf.add(tf.conv2d(x, filter, stride, pad as 'same'), bias) as tf.Tensor4D;
+}

@@ -1,7 +1,7 @@
 /**
- * The fused kernels (cpu and wasm): SoftCrossEntropy with its gradient kernel, the squared distance of
- * gradient lists with its ScaledDifference gradient kernel, and the sigmoid-gradient kernels. They compute
- * what the primitive ops compute: values against float64, derivatives of orders 1–3 (including paths through the upstream
+ * The fused kernels (cpu and wasm): SoftCrossEntropy with its gradient kernels, the squared distance of
+ * gradient lists with its ScaledDifference gradient kernel, the sigmoid-gradient kernels, and FusedConv2D
+ * (convolution + bias) with its gradient. They compute what the primitive ops compute: values against float64, derivatives of orders 1–3 (including paths through the upstream
  * gradient dy) against the same functions built from primitives, and first- and second-order finite
  * differences on cpu (cpu autodiff on wasm).
  */
@@ -9,7 +9,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/engine/tf.js';
 import { runCheck, type CheckCase, type CheckInput } from '../src/engine/gradcheck.js';
-import { logSoftmax, softCrossEntropy } from '../src/engine/ops.js';
+import { convBias, logSoftmax, softCrossEntropy } from '../src/engine/ops.js';
 import { euclideanDistance } from '../attacks/leakage/objective.js';
 import { Rng } from '../src/engine/rng.js';
 
@@ -149,6 +149,38 @@ test('fused sigmoid gradients (from the input x): derivatives of orders 1–3 eq
   }
 });
 
+test('convBias (FusedConv2D on cpu/wasm): value and derivatives of orders 1–3 w.r.t. input, filter and bias equal conv2d + add', async () => {
+  const rng = new Rng(53);
+  const geos: [number, number, 'same' | 'valid' | number][] = [[5, 2, 2], [3, 1, 'same'], [3, 2, 'valid'], [3, 2, 'same']];
+  for (const backend of BACKENDS) {
+    await tf.setBackend(backend);
+    try {
+      for (const [k, s, pad] of geos) {
+        const xv = rng.normalArray(2 * 7 * 6 * 2);
+        const wv = rng.normalArray(k * k * 2 * 3).map((v) => 0.4 * v);
+        const bv = rng.normalArray(3).map((v) => 0.2 * v);
+        const mk = (): tf.Tensor[] => [tf.tensor4d(xv, [2, 7, 6, 2]), tf.tensor4d(wv, [k, k, 2, 3]), tf.tensor1d(bv)];
+        const cs = mk().map((t) => tf.tidy(() => tf.randomNormal(t.shape, 0, 1, 'float32', 7)));
+        // a sigmoid after the convolution makes every derivative order non-zero
+        const f = (op: (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor) => tf.Tensor) => ([x, w, b]: tf.Tensor[]): tf.Scalar =>
+          tf.sum(tf.sigmoid(op(x as tf.Tensor4D, w as tf.Tensor4D, b!))) as tf.Scalar;
+        const ours = derivatives(f((x, w, b) => convBias(x, w, b, s, pad)), mk(), cs);
+        const ref = derivatives(f((x, w, b) => tf.add(tf.conv2d(x, w, s, pad as 'same'), b)), mk(), cs);
+        tf.dispose(cs);
+        ours.forEach((o, i) => close(o, ref[i]!, 2e-5, `${backend} k${k} s${s} ${pad}: derivative ${i}`));
+      }
+      const prof = await tf.profile(() => tf.tidy(() => convBias(tf.ones([1, 4, 4, 2]) as tf.Tensor4D, tf.ones([3, 3, 2, 3]) as tf.Tensor4D, tf.ones([3]), 1, 'same')));
+      assert.deepEqual(prof.kernels.map((k) => k.name), ['FusedConv2D'], backend);
+      // FusedConv2D with an activation has no (correct) gradient here: refused, not silently wrong
+      assert.throws(() => tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.engine().runKernel('FusedConv2D',
+        { x, filter: tf.ones([3, 3, 2, 3]), bias: tf.ones([3]) } as unknown as tf.NamedTensorMap,
+        { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], activation: 'relu' } as unknown as tf.NamedAttrMap) as tf.Tensor))(tf.ones([1, 4, 4, 2]))), /no gradient for FusedConv2D/);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  }
+});
+
 const input = (rng: Rng, name: string, shape: number[], scale: number): CheckInput =>
   ({ name, shape, values: rng.normalArray(shape.reduce((p, q) => p * q, 1)).map((v) => v * scale) });
 
@@ -167,7 +199,15 @@ function fusedCases(seed: number): CheckCase[] {
     const g = tf.grads((w: tf.Tensor, b: tf.Tensor) => (square ? tf.square(loss(t, w, b)) as tf.Scalar : loss(t, w, b)))([t['w']!, t['b']!]);
     return euclideanDistance(g, [t['Tw']!, t['Tb']!]);
   };
+  const cv = [input(rng, 'cx', [2, 6, 6, 2], 1), input(rng, 'cw', [3, 3, 2, 3], 0.4), input(rng, 'cb', [3], 0.2), input(rng, 'cT', [3, 3, 2, 3], 0.05)];
+  const convLoss = (t: Record<string, tf.Tensor>, w: tf.Tensor, b: tf.Tensor): tf.Scalar =>
+    tf.sum(tf.square(tf.sigmoid(convBias(t['cx'] as tf.Tensor4D, w as tf.Tensor4D, b, 2, 1)))) as tf.Scalar;
   return [
+    { name: 'convBias', order: 1, inputs: cv, wrt: ['cx', 'cw', 'cb'], fn: (t) => convLoss(t, t['cw']!, t['cb']!) },
+    {
+      name: 'convBias DLG-style objective', order: 2, inputs: cv, wrt: ['cx', 'cw', 'cb'],
+      fn: (t) => euclideanDistance(tf.grads((w: tf.Tensor, b: tf.Tensor) => convLoss(t, w, b))([t['cw']!, t['cb']!]), [t['cT']!, tf.zeros([3])]),
+    },
     { name: 'fused loss', order: 1, inputs: io, wrt: ['x', 'y', 'w', 'b'], fn: (t) => loss(t, t['w']!, t['b']!) },
     { name: 'fused DLG objective', order: 2, inputs: [...io, ...T], wrt: ['x', 'y', 'Tw'], fn: objective(false) },
     { name: 'fused DLG objective, squared loss', order: 2, inputs: [...io, ...T], wrt: ['x', 'y', 'Tb'], fn: objective(true) },
@@ -175,7 +215,7 @@ function fusedCases(seed: number): CheckCase[] {
 }
 
 for (const backend of BACKENDS) {
-  test(`first- and second-order gradient checks through the fused loss and distance on ${backend}`, async () => {
+  test(`first- and second-order gradient checks through the fused loss, distance and convolution on ${backend}`, async () => {
     await tf.setBackend(backend);
     try {
       const failures: string[] = [];
