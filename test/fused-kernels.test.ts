@@ -149,6 +149,32 @@ test('fused sigmoid gradients (from the input x): derivatives of orders 1–3 eq
   }
 });
 
+test('fused softmax gradient: derivatives of orders 1–3 equal a softmax built from exp', async () => {
+  const rng = new Rng(59);
+  const shape = [3, 7];
+  const zv = rng.normalArray(21).map((v) => 2 * v);
+  const wv = rng.normalArray(21);
+  const cs = [rng.normalArray(21), rng.normalArray(21)];
+  const expSoftmax = (z: tf.Tensor): tf.Tensor => { const e = tf.exp(tf.sub(z, tf.max(z, -1, true))); return tf.div(e, tf.sum(e, -1, true)); };
+  // softmax of softmax-dependent logits, weighted: every input of the kernel depends on z and w at every order
+  const f = (sm: (z: tf.Tensor) => tf.Tensor) => ([z, w]: tf.Tensor[]): tf.Scalar =>
+    tf.sum(tf.mul(sm(tf.mul(sm(z!), w!)), tf.mul(sm(z!), w!))) as tf.Scalar;
+  for (const backend of BACKENDS) {
+    await tf.setBackend(backend);
+    try {
+      const run = (sm: (z: tf.Tensor) => tf.Tensor): number[][] =>
+        derivatives(f(sm), [tf.tensor(zv, shape), tf.tensor(wv, shape)], cs.map((c) => tf.tensor(c, shape)));
+      const ours = run((z) => tf.softmax(z, -1));
+      const ref = run(expSoftmax);
+      ours.forEach((o, i) => close(o, ref[i]!, 2e-5, `${backend}: derivative ${i}`));
+      const prof = await tf.profile(() => tf.tidy(() => tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.softmax(z), tf.tensor(wv, shape))))(tf.tensor(zv, shape))));
+      assert.ok(prof.kernels.some((k) => k.name === 'FedattackSoftmaxBackprop'), `${backend}: fused kernel not used`);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  }
+});
+
 test('convBias (FusedConv2D on cpu/wasm): value and derivatives of orders 1–3 w.r.t. input, filter and bias equal conv2d + add', async () => {
   const rng = new Rng(53);
   const geos: [number, number, 'same' | 'valid' | number][] = [[5, 2, 2], [3, 1, 'same'], [3, 2, 'valid'], [3, 2, 'same']];

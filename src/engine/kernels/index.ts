@@ -8,8 +8,10 @@
  *   packing of large operands, SplitV as contiguous copies (wasm, speed);
  * - float32 Add/Sub/Multiply/RealDiv/SquaredDifference with strided broadcasting (cpu, speed);
  * - fused sigmoid-gradient kernels (cpu and wasm, speed; see ../gradients/SigmoidBackprop_grad.ts);
- * - fused soft cross-entropy and its gradient, and the fused squared distance of gradient lists with its
- *   gradient (cpu and wasm, speed: the DLG loss and objective; see ./SoftCrossEntropy.ts, ./SquaredDistance.ts);
+ * - fused softmax gradient, soft cross-entropy and its gradients, squared distance of gradient lists and
+ *   its gradient (cpu and wasm, speed: the DLG loss and objective; ./SoftmaxBackprop.ts,
+ *   ./SoftCrossEntropy.ts, ./SoftCrossEntropyGradGrad.ts, ./SquaredDistance.ts);
+ *   FusedConv2D (convolution + bias) is tfjs's own kernel, with a gradient in ../gradients;
  * - WebGPU: AvgPoolGrad on the device, AddN in chunks (storage-buffer limits), Conv2DBackpropFilter as
  *   split-K matrix products.
  */
@@ -29,10 +31,11 @@ import { sigmoidBackpropKernel, sigmoidBackprop2Kernel } from './SigmoidBackprop
 import { softCrossEntropyKernel, softCrossEntropyGradKernel } from './SoftCrossEntropy.js';
 import { squaredDistanceKernel, scaledDifferenceKernel } from './SquaredDistance.js';
 import { softCrossEntropyGradGradZKernel, softCrossEntropyGradGradTKernel } from './SoftCrossEntropyGradGrad.js';
+import { softmaxBackpropKernel } from './SoftmaxBackprop.js';
 import { replaceKernel } from './util.js';
 
 const FUSED = [sigmoidBackpropKernel, sigmoidBackprop2Kernel, softCrossEntropyKernel, softCrossEntropyGradKernel,
-  softCrossEntropyGradGradZKernel, softCrossEntropyGradGradTKernel, squaredDistanceKernel, scaledDifferenceKernel];
+  softCrossEntropyGradGradZKernel, softCrossEntropyGradGradTKernel, squaredDistanceKernel, scaledDifferenceKernel, softmaxBackpropKernel];
 
 const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
   cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel, ...BINARY_OPS.map(binaryKernel), ...FUSED],
