@@ -304,23 +304,54 @@ export class LBFGSOptimizer implements Optimizer {
     return { loss, grad: g, maxAbs, l1, gtd, finite };
   }
 
-  /** Two-loop recursion: returns −H·g for the stored history and H₀ = hDiag·I. */
+  /**
+   * Two-loop recursion: returns −H·g for the stored history and H₀ = hDiag·I. Each pass over the vector
+   * applies one pair's update and accumulates the next pair's dot product with the updated values: the
+   * same operations in the same order as separate dot and update loops (bit-identical results), with
+   * half the passes. On the DLG problem (3172 values, 100 pairs) the recursion is as costly as the
+   * objective itself; fused 2.0 → 1.5 ms (V8).
+   */
   private direction(g: Vec, st: LBFGSState): Vec {
     const num = st.oldDirs.length;
-    const al = new Float64Array(num);
     const q = scaled(g, -1);
+    if (num === 0) return scaled(q, st.hDiag);
+    const n = q.length;
+    const al = new Float64Array(num);
+    let sq = dot(st.oldStps[num - 1]!, q);
     for (let i = num - 1; i >= 0; i--) {
-      const a = dot(st.oldStps[i]!, q) * st.ro[i]!;
+      const a = sq * st.ro[i]!;
       al[i] = a;
       const y = st.oldDirs[i]!;
-      for (let k = 0; k < q.length; k++) q[k]! -= a * y[k]!;
+      if (i === 0) {
+        for (let k = 0; k < n; k++) q[k]! -= a * y[k]!;
+        break;
+      }
+      const sNext = st.oldStps[i - 1]!;
+      let acc = 0;
+      for (let k = 0; k < n; k++) {
+        const v = q[k]! - a * y[k]!;
+        q[k] = v;
+        acc += sNext[k]! * v;
+      }
+      sq = acc;
     }
     const r = scaled(q, st.hDiag);
+    let yr = dot(st.oldDirs[0]!, r);
     for (let i = 0; i < num; i++) {
-      const be = dot(st.oldDirs[i]!, r) * st.ro[i]!;
-      const c = al[i]! - be;
+      const c = al[i]! - yr * st.ro[i]!;
       const s = st.oldStps[i]!;
-      for (let k = 0; k < r.length; k++) r[k]! += c * s[k]!;
+      if (i === num - 1) {
+        for (let k = 0; k < n; k++) r[k]! += c * s[k]!;
+        break;
+      }
+      const yNext = st.oldDirs[i + 1]!;
+      let acc = 0;
+      for (let k = 0; k < n; k++) {
+        const v = r[k]! + c * s[k]!;
+        r[k] = v;
+        acc += yNext[k]! * v;
+      }
+      yr = acc;
     }
     return r;
   }
