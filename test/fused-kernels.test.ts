@@ -79,6 +79,21 @@ test('fused SoftCrossEntropy: value, and derivatives of orders 1–3 w.r.t. logi
         derivatives(([z, t]) => tf.mul(f(z!, t!), 1.7) as tf.Scalar, [tf.tensor2d(zv, [B, C]), tf.tensor2d(tv, [B, C])], [tf.tensor2d(cz, [B, C]), tf.tensor2d(ct, [B, C])]);
       const ours = run(softCrossEntropy);
       const ref = run(primitiveCrossEntropy);
+      // the gradients' fallbacks where a gradient kernel is missing: primitives for the gradient's
+      // gradient, then also for the gradient itself
+      const missing = async (names: string[]): Promise<number[][]> => {
+        const configs = names.map((n) => tf.getKernel(n, backend)!);
+        names.forEach((n) => tf.unregisterKernel(n, backend));
+        try {
+          return run(softCrossEntropy);
+        } finally {
+          configs.forEach((c) => tf.registerKernel(c));
+        }
+      };
+      for (const names of [['FedattackSoftCrossEntropyGradGradZ', 'FedattackSoftCrossEntropyGradGradT'],
+        ['FedattackSoftCrossEntropyGradGradZ', 'FedattackSoftCrossEntropyGradGradT', 'FedattackSoftCrossEntropyGrad']]) {
+        (await missing(names)).forEach((o, i) => close(o, ref[i]!, 2e-5, `${backend} without ${names.length} kernels: derivative ${i}`));
+      }
       assert.ok(Math.abs(ours[0]![0]! / 1.7 - want) <= 1e-6 * Math.abs(want), `${backend}: value ${ours[0]![0]! / 1.7} vs ${want}`);
       ours.forEach((o, i) => close(o, ref[i]!, 2e-5, `${backend}: derivative ${i}`));
       // the fused path really is one kernel forward (not the primitive ops)
@@ -113,6 +128,14 @@ test('fused squared distance: value against float64, and derivatives of orders 1
       const ours = run(euclideanDistance);
       const ref = run(primitiveDistance);
       ours.forEach((o, i) => close(o, ref[i]!, 2e-5, `${backend}: derivative ${i}`));
+      // the gradient's fallback (primitives) where ScaledDifference is missing
+      const scaled = tf.getKernel('FedattackScaledDifference', backend)!;
+      tf.unregisterKernel('FedattackScaledDifference', backend);
+      try {
+        run(euclideanDistance).forEach((o, i) => close(o, ref[i]!, 2e-5, `${backend} without ScaledDifference: derivative ${i}`));
+      } finally {
+        tf.registerKernel(scaled);
+      }
       const value = tf.tidy(() => euclideanDistance(mk(av), mk(bv)).dataSync()[0]!);
       assert.ok(Math.abs(value - want) <= 1e-6 * want, `${backend}: ${value} vs ${want}`);
       const prof = await tf.profile(() => tf.tidy(() => euclideanDistance(mk(av), mk(bv))));
