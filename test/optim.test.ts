@@ -8,6 +8,8 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/engine/tf.js';
 import { makeOptimizer, type Objective, type Optimizer } from '../src/engine/optim/index.js';
+import { twoLoopDirection } from '../src/engine/optim/lbfgs.js';
+import { Rng } from '../src/engine/rng.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -99,6 +101,34 @@ function disposeAll(opt: Optimizer, vars: tf.Tensor[]): void {
 // L-BFGS
 
 describe('L-BFGS', () => {
+  it('two-loop recursion (fused passes, four partial sums) equals the textbook recursion', () => {
+    const rng = new Rng(61);
+    // lengths with and without a remainder after the four-way loop; no, one and several pairs
+    for (const [n, m] of [[1003, 7], [8, 1], [5, 0], [3172, 100], [3, 4]] as const) {
+      const vec = (): Float64Array => Float64Array.from(rng.normalArray(n));
+      const s = Array.from({ length: m }, vec);
+      const y = Array.from({ length: m }, vec);
+      const ro = s.map((si, i) => 1 / si.reduce((acc, v, k) => acc + v * y[i]![k]!, 0));
+      const g = vec();
+      const hDiag = 0.37;
+      // Nocedal & Wright, Alg. 7.4, in plain loops
+      const q = Array.from(g, (v) => -v);
+      const al: number[] = [];
+      for (let i = m - 1; i >= 0; i--) {
+        al[i] = ro[i]! * s[i]!.reduce((acc, v, k) => acc + v * q[k]!, 0);
+        for (let k = 0; k < n; k++) q[k] = q[k]! - al[i]! * y[i]![k]!;
+      }
+      const r = q.map((v) => hDiag * v);
+      for (let i = 0; i < m; i++) {
+        const be = ro[i]! * y[i]!.reduce((acc, v, k) => acc + v * r[k]!, 0);
+        for (let k = 0; k < n; k++) r[k] = r[k]! + (al[i]! - be) * s[i]![k]!;
+      }
+      const got = twoLoopDirection(g, s, y, ro, hDiag);
+      const scale = Math.max(...r.map(Math.abs));
+      for (let k = 0; k < n; k++) assert.ok(Math.abs(got[k]! - r[k]!) <= 1e-9 * scale, `n ${n} m ${m} [${k}]: ${got[k]} vs ${r[k]}`);
+    }
+  });
+
   it('f(x) = Σx²: first step t = min(1, 1/‖g‖₁)·lr, then the exact quasi-Newton step (hand-derived)', async () => {
     // x0 = (1, −2, 3, 0.5), f0 = 14.25, g0 = 2·x0, ‖g0‖₁ = 13.
     // Step 1 (maxIter 1, no line search): d = −g0, t = min(1, 1/13) = 1/13, so x1 = x0 − 2·x0/13 =

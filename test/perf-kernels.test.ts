@@ -56,7 +56,7 @@ test('cpu Add/Sub/Multiply/RealDiv/SquaredDifference are bit-identical to a floa
   tf.tidy(() => assert.deepEqual(Array.from(tf.add(tf.tensor1d([1, 2], 'int32'), tf.scalar(3, 'int32')).dataSync()), [4, 5]));
 });
 
-test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused weights with two shapes) equals cpu', async () => {
+test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused weights with two shapes, cached transposed weights) equals cpu', async () => {
   const rng = new Rng(5);
   const cases: [number[], number[], boolean, boolean][] = [
     [[1, 7], [9, 7], false, true], [[3, 7], [9, 7], false, true], [[9, 7], [3, 7], false, true], [[1, 3, 7], [1, 9, 7], false, true],
@@ -64,6 +64,7 @@ test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused
     [[2, 3, 4], [2, 4, 5], false, false], [[2, 3, 4], [2, 5, 4], false, true],
     // a row times large weights never seen before (computed in JavaScript), with batch dims of 1
     [[1, 80], [80, 60], false, false], [[1, 1, 80], [80, 60], false, false], [[1, 80], [1, 80, 60], false, false], [[80, 1], [80, 60], true, false],
+    [[1, 83], [83, 61], false, false], // rows left over after the four-row passes
   ];
   const vals = cases.map(([sa, sb]) => [rng.normalArray(sa.reduce((p, q) => p * q, 1)), rng.normalArray(sb.reduce((p, q) => p * q, 1))] as const);
   const wv = rng.normalArray(12);
@@ -78,6 +79,14 @@ test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused
     out.push(Array.from(tf.matMul(tf.ones([3, 1]), w).dataSync()));
     out.push(Array.from(tf.matMul(tf.ones([2, 12]), tf.reshape(w, [12, 1])).dataSync()));
     out.push(Array.from(tf.matMul(tf.ones([3, 1]), w).dataSync()));
+    // a·bᵀ with b used repeatedly (its transposed copy is cached from the second use on), more such b
+    // than the cache holds, one also under a second shape through a reshape, batch dims of 1
+    const bs = Array.from({ length: 10 }, (_, i) => tf.tensor2d(vals[0]![1].map((v) => v + i), [9, 7]));
+    for (let r = 0; r < 3; r++) {
+      bs.forEach((b, i) => out.push(Array.from(tf.matMul(tf.tensor2d(vals[0]![0].map((v) => v * (r + i)), [1, 7]), b, false, true).dataSync())));
+      out.push(Array.from(tf.matMul(tf.ones([2, 9]), tf.reshape(bs[0]!, [7, 9]), false, true).dataSync()));
+      out.push(Array.from(tf.matMul(tf.ones([1, 1, 7]), tf.reshape(bs[1]!, [1, 9, 7]), false, true).dataSync()));
+    }
     return out;
   });
   const cpu = run();
@@ -111,8 +120,9 @@ for (const backend of ['cpu', 'wasm']) {
   test(`Conv2DBackpropInput and Conv2DBackpropFilter on ${backend} match direct loops (batch 3, strides, paddings, odd sizes)`, async () => {
     await tf.setBackend(backend);
     try {
-      // the last case is large enough for wasm's Conv2DBackpropFilter to take the convolution route
-      const cases = [[9, 5, 2, 2], [8, 5, 1, 2], [7, 3, 2, 'same'], [9, 3, 2, 'valid'], [6, 2, 2, 'valid'], [11, 5, 3, 1], [30, 5, 1, 2]] as const;
+      // the last case is large enough for wasm's Conv2DBackpropFilter to take the convolution route; a
+      // filter smaller than the stride and a padding beyond a phase's taps take wasm's col2im route
+      const cases = [[9, 5, 2, 2], [8, 5, 1, 2], [7, 3, 2, 'same'], [9, 3, 2, 'valid'], [6, 2, 2, 'valid'], [11, 5, 3, 1], [7, 2, 3, 'valid'], [9, 3, 2, 3], [30, 5, 1, 2]] as const;
       for (const [H, k, s, pad] of cases) {
         const xs: [number, number, number, number] = [3, H, H + 1, 2];
         const co = 5;
@@ -138,6 +148,48 @@ for (const backend of ['cpu', 'wasm']) {
     }
   });
 }
+
+test('wasm Conv2DBackpropInput with filters used repeatedly (cached rotated copies and phase sub-filters) matches direct loops, across evictions', async () => {
+  await tf.setBackend('wasm');
+  try {
+    const rng = new Rng(23);
+    // strided (phase sub-filters: strides 2 and 3, 'same', 'valid', numeric pads, filter = stride,
+    // odd sizes) and stride 1 (rotated copy); 12 filters per size, more than the cache holds
+    const geos = [[9, 5, 2, 2], [8, 5, 1, 2], [7, 3, 2, 'same'], [9, 3, 2, 'valid'], [6, 2, 2, 'valid'], [11, 5, 3, 1], [10, 4, 2, 'same'], [16, 5, 2, 2]] as const;
+    const filters = new Map<number, Float32Array[]>();
+    for (const k of [2, 3, 4, 5]) filters.set(k, Array.from({ length: 12 }, (_, i) => rng.normalArray(k * k * 2 * 3).map((v) => v + i)));
+    const ws = new Map([...filters].map(([k, fs]) => [k, fs.map((v) => tf.tensor4d(v, [k, k, 2, 3]))]));
+    try {
+      for (let round = 0; round < 2; round++) {
+        for (const [H, k, s, pad] of geos) {
+          const xs: [number, number, number, number] = [2, H, H + 1, 2];
+          const info = tf.backend_util.computeConv2DInfo(xs, [k, k, 2, 3], s, 1, pad);
+          for (const i of [0, 1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 3, 0]) {
+            const dyv = rng.normalArray(2 * info.outHeight * info.outWidth * 3);
+            tf.tidy(() => {
+              const dy = tf.tensor4d(dyv, [2, info.outHeight, info.outWidth, 3]);
+              close(conv2DBackpropInput(xs, dy, ws.get(k)![i]!, s, pad).dataSync(), refBackpropInput(dyv, filters.get(k)![i]!, xs, k, 2, 3, info), 1e-4,
+                `round ${round} H ${H} k ${k} s ${s} pad ${pad} filter ${i}`);
+            });
+          }
+        }
+      }
+      // a filter's data seen under another shape (a reshape shares it) is not mistaken for the cached copy
+      tf.tidy(() => {
+        const xs: [number, number, number, number] = [1, 8, 8, 3];
+        const info = tf.backend_util.computeConv2DInfo(xs, [5, 5, 3, 2], 1, 1, 2);
+        const dyv = rng.normalArray(info.outHeight * info.outWidth * 2);
+        const dy = tf.tensor4d(dyv, [1, info.outHeight, info.outWidth, 2]);
+        const w2 = tf.reshape(ws.get(5)![0]!, [5, 5, 3, 2]) as tf.Tensor4D;
+        for (let r = 0; r < 3; r++) close(conv2DBackpropInput(xs, dy, w2, 1, 2).dataSync(), refBackpropInput(dyv, filters.get(5)![0]!, xs, 5, 3, 2, info), 1e-4, `reshaped ${r}`);
+      });
+    } finally {
+      for (const w of ws.values()) tf.dispose(w);
+    }
+  } finally {
+    await tf.setBackend('cpu');
+  }
+});
 
 const input = (rng: Rng, name: string, shape: number[], scale: number): CheckInput =>
   ({ name, shape, values: rng.normalArray(shape.reduce((p, q) => p * q, 1)).map((v) => v * scale) });
@@ -280,7 +332,7 @@ test('Multiply, Sum, Mean, Add, Sub, Reshape gradients (no casts, Fill for large
   }
 });
 
-test('euclideanDistance (one padded, row-summed squared difference on cpu/wasm) equals the float64 sum and has the right gradient', async () => {
+test('euclideanDistance (one fused kernel on cpu/wasm) equals the float64 sum and has the right gradient', async () => {
   const rng = new Rng(13);
   const shapes = [[5, 5, 3, 12], [12], [300, 7], [7], [1]];
   const av = shapes.map((s) => rng.normalArray(s.reduce((p, q) => p * q, 1)));

@@ -7,8 +7,7 @@
  *                parameters as one vector.
  */
 import { tf } from '../../src/engine/tf.js';
-import { softCrossEntropy } from '../../src/engine/ops.js';
-import { sharedReshape } from '../../src/engine/shared-clone.js';
+import { fusedSquaredDistance, softCrossEntropy } from '../../src/engine/ops.js';
 import type { Model, Params } from '../../src/models/index.js';
 
 /** The victim's parameter gradient for inputs x and targets t (rows summing to 1), in model order. */
@@ -28,30 +27,13 @@ function addAll(ts: tf.Tensor[]): tf.Tensor {
 }
 
 /**
- * Σ_i ‖a_i − b_i‖². On cpu and wasm as one squared difference of the concatenated vectors (zero-padded
- * to rows of 256 and summed per row, then over rows: wasm's Sum accumulates sequentially in float32, so
- * one 78k-long sum would lose accuracy; two stages lose less than the per-tensor sums did) — 6 kernel
- * dispatches and ~8 in its gradient instead of 3 and ~5 per tensor. Elsewhere per tensor (a concat of 8
- * inputs would exceed WebGPU's default storage-buffer limit).
+ * Σ_i ‖a_i − b_i‖². On cpu and wasm one fused kernel with float64 accumulation (one dispatch, and one
+ * per tensor in its gradient; src/engine/kernels/SquaredDistance.ts); elsewhere per tensor (a single
+ * kernel over 16 inputs would exceed WebGPU's default storage-buffer limit).
  */
 export function euclideanDistance(a: tf.Tensor[], b: tf.Tensor[]): tf.Scalar {
-  return tf.tidy(() => {
-    const backend = tf.getBackend();
-    if (a.length > 1 && (backend === 'cpu' || backend === 'wasm')) {
-      const n = a.reduce((s, t) => s + t.size, 0);
-      const rows = Math.ceil(n / ROW);
-      const pad = rows * ROW - n;
-      const flat = (ts: tf.Tensor[]): tf.Tensor => {
-        const parts = ts.map((t) => sharedReshape(t, [t.size]));
-        if (pad > 0) parts.push(tf.zeros([pad]));
-        return sharedReshape(tf.concat(parts), [rows, ROW]);
-      };
-      return tf.sum(tf.sum(tf.squaredDifference(flat(a), flat(b)), 1)) as tf.Scalar;
-    }
-    return addAll(a.map((g, i) => tf.sum(tf.squaredDifference(g, b[i]!)))) as tf.Scalar;
-  });
+  return tf.tidy(() => fusedSquaredDistance(a, b) ?? (addAll(a.map((g, i) => tf.sum(tf.squaredDifference(g, b[i]!)))) as tf.Scalar));
 }
-const ROW = 256;
 
 /** 1 − cos(a, b) with all tensors of each list taken as one vector. */
 export function cosineDistance(a: tf.Tensor[], b: tf.Tensor[]): tf.Scalar {

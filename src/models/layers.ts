@@ -1,6 +1,7 @@
 /** Building blocks shared by the models: parameter initialisation and a few functional layers. */
 import { tf } from '../engine/tf.js';
 import { Rng } from '../engine/rng.js';
+import { convBias } from '../engine/ops.js';
 import type { Params } from './types.js';
 
 export type Init = { kind: 'uniform'; bound: number } | { kind: 'torch-default' } | { kind: 'const'; value: number };
@@ -35,9 +36,9 @@ export function param(p: Params, name: string): tf.Tensor {
   return t;
 }
 
-/** conv2d + bias, NHWC, filter [kh, kw, in, out]. */
+/** conv2d + bias, NHWC, filter [kh, kw, in, out] (one fused dispatch on cpu and wasm). */
 export function conv(p: Params, name: string, x: tf.Tensor4D, stride: number, pad: 'same' | 'valid' | number): tf.Tensor4D {
-  return tf.add(tf.conv2d(x, param(p, `${name}w`) as tf.Tensor4D, stride, pad as 'same'), param(p, `${name}b`)) as tf.Tensor4D;
+  return convBias(x, param(p, `${name}w`) as tf.Tensor4D, param(p, `${name}b`), stride, pad);
 }
 
 /** x·W + b, W [in, out]. */

@@ -9,44 +9,50 @@ export function hasFusedSigmoidBackprop(): boolean {
   return tf.getKernel(SIGMOID_BACKPROP, tf.getBackend()) !== undefined;
 }
 
-/** dy · s(1 − s) for same-shaped float32 s, dy: the fused kernel where it exists, else primitives. */
-export function sigmoidBackprop(s: tf.Tensor, dy: tf.Tensor): tf.Tensor {
-  if (hasFusedSigmoidBackprop() && s.dtype === 'float32' && dy.dtype === 'float32' && tf.util.arraysEqual(s.shape, dy.shape)) {
-    return run(SIGMOID_BACKPROP, { s, dy });
-  }
+const sameFloat = (...ts: tf.Tensor[]): boolean =>
+  ts.every((t) => t.dtype === 'float32' && tf.util.arraysEqual(t.shape, ts[0]!.shape));
+
+/** dy · σ'(x) = dy · s(1 − s), s = σ(x): the fused kernel where it exists, else primitives. */
+export function sigmoidBackprop(x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  if (hasFusedSigmoidBackprop() && sameFloat(x, dy)) return run(SIGMOID_BACKPROP, { x, dy });
+  const s = tf.sigmoid(x);
   return tf.mul(dy, tf.mul(s, tf.sub(1, s)));
 }
 
-/** g · dy · (1 − 2s): the fused kernel where it exists, else primitives. */
-function sigmoidBackprop2(s: tf.Tensor, dy: tf.Tensor, g: tf.Tensor): tf.Tensor {
-  if (hasFusedSigmoidBackprop() && g.dtype === 'float32' && tf.util.arraysEqual(s.shape, g.shape) && tf.util.arraysEqual(dy.shape, g.shape)) {
-    return run(SIGMOID_BACKPROP2, { s, dy, g });
-  }
-  return tf.mul(tf.mul(g, dy), tf.sub(1, tf.mul(2, s)));
+/** g · dy · σ''(x) = g · dy · s(1 − s)(1 − 2s): the fused kernel where it exists, else primitives. */
+function sigmoidBackprop2(x: tf.Tensor, dy: tf.Tensor, g: tf.Tensor): tf.Tensor {
+  if (hasFusedSigmoidBackprop() && sameFloat(x, dy, g)) return run(SIGMOID_BACKPROP2, { x, dy, g });
+  const s = tf.sigmoid(x);
+  return tf.mul(tf.mul(g, dy), tf.mul(tf.mul(s, tf.sub(1, s)), tf.sub(1, tf.mul(2, s))));
 }
 
-/** y = dy·s(1−s):  ∂/∂s = dy·(1 − 2s),  ∂/∂dy = s(1 − s). */
+/** y = dy·σ'(x):  ∂/∂x = dy·σ''(x),  ∂/∂dy = σ'(x). */
 export const sigmoidBackpropGrad: tf.GradConfig = {
   kernelName: SIGMOID_BACKPROP,
-  inputsToSave: ['s', 'dy'],
+  inputsToSave: ['x', 'dy'],
   gradFunc: (g, saved) => {
-    const [s, dy] = saved as [tf.Tensor, tf.Tensor];
-    return { s: () => sigmoidBackprop2(s, dy, g as tf.Tensor), dy: () => sigmoidBackprop(s, g as tf.Tensor) };
+    const [x, dy] = saved as [tf.Tensor, tf.Tensor];
+    return { x: () => sigmoidBackprop2(x, dy, g as tf.Tensor), dy: () => sigmoidBackprop(x, g as tf.Tensor) };
   },
 };
 
-/** y = g·dy·(1 − 2s):  ∂/∂s = −2·g·dy,  ∂/∂dy = g·(1 − 2s),  ∂/∂g = dy·(1 − 2s) (primitives: any order). */
+/**
+ * y = g·dy·σ''(x), σ'' = s(1 − s)(1 − 2s), σ''' = s(1 − s)(1 − 6s + 6s²), s = σ(x); upstream u:
+ *   ∂/∂x = u·g·dy·σ'''(x),  ∂/∂dy = u·g·σ''(x),  ∂/∂g = u·dy·σ''(x)  (primitives: any order).
+ */
 export const sigmoidBackprop2Grad: tf.GradConfig = {
   kernelName: SIGMOID_BACKPROP2,
-  inputsToSave: ['s', 'dy', 'g'],
+  inputsToSave: ['x', 'dy', 'g'],
   gradFunc: (h, saved) => {
-    const [s, dy, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const [x, dy, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
     const u = h as tf.Tensor;
-    const oneMinus2s = (): tf.Tensor => tf.sub(1, tf.mul(2, s));
+    const s = tf.sigmoid(x);
+    const s1 = tf.mul(s, tf.sub(1, s));
+    const s2 = (): tf.Tensor => tf.mul(s1, tf.sub(1, tf.mul(2, s)));
     return {
-      s: () => tf.mul(u, tf.mul(tf.mul(g, dy), -2)),
-      dy: () => tf.mul(u, tf.mul(g, oneMinus2s())),
-      g: () => tf.mul(u, tf.mul(dy, oneMinus2s())),
+      x: () => tf.mul(tf.mul(u, tf.mul(g, dy)), tf.mul(s1, tf.add(tf.sub(1, tf.mul(6, s)), tf.mul(6, tf.square(s))))),
+      dy: () => tf.mul(u, tf.mul(g, s2())),
+      g: () => tf.mul(u, tf.mul(dy, s2())),
     };
   },
 };

@@ -24,13 +24,22 @@ import { addGrad } from './Add_grad.js';
 import { subGrad } from './Sub_grad.js';
 import { reshapeGrad } from './Reshape_grad.js';
 import { sigmoidBackpropGrad, sigmoidBackprop2Grad } from './SigmoidBackprop_grad.js';
+import { softCrossEntropyGrad } from './SoftCrossEntropy_grad.js';
+import { softCrossEntropyGradGrad } from './SoftCrossEntropyGrad_grad.js';
+import { softCrossEntropyGradGradZGrad, softCrossEntropyGradGradTGrad } from './SoftCrossEntropyGradGrad_grad.js';
+import { squaredDistanceGrad } from './SquaredDistance_grad.js';
+import { fusedConv2DGrad } from './FusedConv2D_grad.js';
+import { softmaxBackpropGrad } from './SoftmaxBackprop_grad.js';
+import { scaledDifferenceGrad } from './ScaledDifference_grad.js';
 
 /** Saved-output defect (tfjs #3252): these kernels now save their input and recompute. */
 export const savedOutputFixes = [sigmoidGrad, tanhGrad, expGrad, eluGrad, softmaxGrad, powGrad, maxGrad, maxPoolGrad];
 /** Gradients stock tfjs lacks. */
-export const missingGradients = [conv2DBackpropFilterGrad, maxPoolGradGrad, avgPoolGradGrad, ...comparisonGrads];
+export const missingGradients = [conv2DBackpropFilterGrad, maxPoolGradGrad, avgPoolGradGrad, ...comparisonGrads, fusedConv2DGrad];
 /** Stock gradients recomputed with fewer or cheaper dispatches (same values, same higher orders). */
-export const fasterGradients = [multiplyGrad, sumGrad, meanGrad, addGrad, subGrad, reshapeGrad, sigmoidBackpropGrad, sigmoidBackprop2Grad];
+export const fasterGradients = [multiplyGrad, sumGrad, meanGrad, addGrad, subGrad, reshapeGrad, sigmoidBackpropGrad, sigmoidBackprop2Grad,
+  softCrossEntropyGrad, softCrossEntropyGradGrad, softCrossEntropyGradGradZGrad, softCrossEntropyGradGradTGrad, squaredDistanceGrad, scaledDifferenceGrad,
+  softmaxBackpropGrad];
 
 const stock = new Map<string, tf.GradConfig | undefined>();
 

@@ -9,7 +9,7 @@
  * where Transpose and Pad are slow generic loops; on cpu the dilated convolution was the slow part):
  *   dW [KK = kh·kw·Ci, Co] = colᵀ [KK, R] · dy [R = N·oh·ow, Co],
  *   colᵀ[(a, b, ci), (n, i, j)] = x[n, i·s_h − pt + a, j·s_w − pl + b, ci]  (0 outside),
- * with colᵀ written in one pass over the values.
+ * with colᵀ written in one pass over the values (after zeroing it).
  */
 import { tf } from '../tf-core.js';
 import { callKernel, release, filterGradInfo, floatOutput, floatView, hasDirectValues, type TensorInfo } from './util.js';
@@ -38,25 +38,23 @@ export function conv2DBackpropFilterKernel(backendName: string): tf.KernelConfig
           temps.push(colT);
           const src = floatView(backend, x);
           const col = floatView(backend, colT);
+          // zeros first, then per filter tap (u, v) and in-bounds output pixel r one run of Ci values from
+          // x (contiguous) into column r of rows (u, v, ·) (stride R): 4x faster in V8 at Ci = 12 than
+          // row-wise strided reads (LeNet layer 2: 172 → 44 µs), 1.2x at Ci = 3
+          col.fill(0);
           for (let u = 0; u < kh; u++) {
             for (let v = 0; v < kw; v++) {
-              // output columns whose window column v is inside the image: j in [j0, j1)
-              const j0 = Math.min(ow, Math.max(0, Math.ceil((left - v) / sw)));
-              const j1 = Math.max(j0, Math.min(ow, Math.floor((W - 1 + left - v) / sw) + 1));
-              const step = sw * Ci;
-              for (let ci = 0; ci < Ci; ci++) {
-                let o = ((u * kw + v) * Ci + ci) * R;
-                for (let n = 0; n < N; n++) {
-                  for (let i = 0; i < oh; i++, o += ow) {
-                    const yy = i * sh - top + u;
-                    if (yy < 0 || yy >= H) {
-                      col.fill(0, o, o + ow);
-                      continue;
-                    }
-                    if (j0 > 0) col.fill(0, o, o + j0);
-                    if (j1 < ow) col.fill(0, o + j1, o + ow);
-                    let k = ((n * H + yy) * W + j0 * sw - left + v) * Ci + ci;
-                    for (let j = j0; j < j1; j++, k += step) col[o + j] = src[k]!;
+              const base = (u * kw + v) * Ci * R;
+              for (let n = 0; n < N; n++) {
+                for (let i = 0; i < oh; i++) {
+                  const yy = i * sh - top + u;
+                  if (yy < 0 || yy >= H) continue;
+                  for (let j = 0; j < ow; j++) {
+                    const xx = j * sw - left + v;
+                    if (xx < 0 || xx >= W) continue;
+                    const k = ((n * H + yy) * W + xx) * Ci;
+                    let o = base + (n * oh + i) * ow + j;
+                    for (let ci = 0; ci < Ci; ci++, o += R) col[o] = src[k + ci]!;
                   }
                 }
               }

@@ -8,6 +8,10 @@
  *   packing of large operands, SplitV as contiguous copies (wasm, speed);
  * - float32 Add/Sub/Multiply/RealDiv/SquaredDifference with strided broadcasting (cpu, speed);
  * - fused sigmoid-gradient kernels (cpu and wasm, speed; see ../gradients/SigmoidBackprop_grad.ts);
+ * - fused softmax gradient, soft cross-entropy and its gradients, squared distance of gradient lists and
+ *   its gradient (cpu and wasm, speed: the DLG loss and objective; ./SoftmaxBackprop.ts,
+ *   ./SoftCrossEntropy.ts, ./SoftCrossEntropyGradGrad.ts, ./SquaredDistance.ts);
+ *   FusedConv2D (convolution + bias) is tfjs's own kernel, with a gradient in ../gradients;
  * - WebGPU: AvgPoolGrad on the device, AddN in chunks (storage-buffer limits), Conv2DBackpropFilter as
  *   split-K matrix products.
  */
@@ -24,12 +28,19 @@ import { conv2DBackpropFilterMMKernel } from './Conv2DBackpropFilterMM.js';
 import { binaryKernel, BINARY_OPS } from './Binary.js';
 import { splitVKernel } from './SplitV.js';
 import { sigmoidBackpropKernel, sigmoidBackprop2Kernel } from './SigmoidBackprop.js';
+import { softCrossEntropyKernel, softCrossEntropyGradKernel } from './SoftCrossEntropy.js';
+import { squaredDistanceKernel, scaledDifferenceKernel } from './SquaredDistance.js';
+import { softCrossEntropyGradGradZKernel, softCrossEntropyGradGradTKernel } from './SoftCrossEntropyGradGrad.js';
+import { softmaxBackpropKernel } from './SoftmaxBackprop.js';
 import { replaceKernel } from './util.js';
 
+const FUSED = [sigmoidBackpropKernel, sigmoidBackprop2Kernel, softCrossEntropyKernel, softCrossEntropyGradKernel,
+  softCrossEntropyGradGradZKernel, softCrossEntropyGradGradTKernel, squaredDistanceKernel, scaledDifferenceKernel, softmaxBackpropKernel];
+
 const FIXES: Record<string, ((backendName: string) => tf.KernelConfig)[]> = {
-  cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel, ...BINARY_OPS.map(binaryKernel), sigmoidBackpropKernel, sigmoidBackprop2Kernel],
+  cpu: [conv2DBackpropFilterKernel, avgPoolGradKernel, ...BINARY_OPS.map(binaryKernel), ...FUSED],
   wasm: [conv2DBackpropFilterKernel, maxPoolGradKernel, maxPoolWithArgmaxKernel, avgPoolGradKernel, identityKernel,
-    conv2DBackpropInputKernel, batchMatMulKernel, splitVKernel, sigmoidBackpropKernel, sigmoidBackprop2Kernel],
+    conv2DBackpropInputKernel, batchMatMulKernel, splitVKernel, ...FUSED],
   webgpu: [avgPoolGradKernel, addNKernel, conv2DBackpropFilterMMKernel],
 };
 

@@ -93,6 +93,25 @@ function dot(a: Vec, b: Vec): number {
   return s;
 }
 
+/** v ← v + c·u in place; returns wᵀv (the updated v) as four partial sums. */
+function updateAndDot(v: Vec, c: number, u: Vec, w: Vec): number {
+  const n = v.length;
+  const n4 = n - (n % 4);
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let k = 0;
+  for (; k < n4; k += 4) {
+    const v0 = v[k]! + c * u[k]!, v1 = v[k + 1]! + c * u[k + 1]!, v2 = v[k + 2]! + c * u[k + 2]!, v3 = v[k + 3]! + c * u[k + 3]!;
+    v[k] = v0; v[k + 1] = v1; v[k + 2] = v2; v[k + 3] = v3;
+    s0 += w[k]! * v0; s1 += w[k + 1]! * v1; s2 += w[k + 2]! * v2; s3 += w[k + 3]! * v3;
+  }
+  for (; k < n; k++) {
+    const x = v[k]! + c * u[k]!;
+    v[k] = x;
+    s0 += w[k]! * x;
+  }
+  return (s0 + s1) + (s2 + s3);
+}
+
 /** a + t·b as a new vector. */
 function axpy(a: Vec, t: number, b: Vec): Vec {
   const out = new Float64Array(a.length);
@@ -113,6 +132,35 @@ function maxAbsOf(a: Vec): number {
     if (v > m || Number.isNaN(v)) m = v;
   }
   return m;
+}
+
+/**
+ * Two-loop recursion: −H·g for the correction pairs (s_i, y_i), ro_i = 1 / (y_iᵀ s_i), oldest first, and
+ * H₀ = hDiag·I. Each pass over the vector applies one pair's update and accumulates the next pair's dot
+ * product with the updated values ({@link updateAndDot}): half the passes of separate dot and update
+ * loops, and four partial sums instead of one addition chain. On the DLG problem (3172 values, 100
+ * pairs) the recursion cost as much as the objective itself: 2.0 → 0.75 ms per iteration in V8 (the
+ * sums differ from one chain in the last bits of a double, ~1e-13 relative).
+ */
+export function twoLoopDirection(g: Vec, s: readonly Vec[], y: readonly Vec[], ro: readonly number[], hDiag: number): Vec {
+  const num = y.length;
+  const q = scaled(g, -1);
+  if (num === 0) return scaled(q, hDiag);
+  const al = new Float64Array(num);
+  let sq = dot(s[num - 1]!, q);
+  for (let i = num - 1; i >= 0; i--) {
+    const a = sq * ro[i]!;
+    al[i] = a;
+    // the last pass's dot product (with s_0 again) is not used
+    sq = updateAndDot(q, -a, y[i]!, s[Math.max(0, i - 1)]!);
+  }
+  const r = scaled(q, hDiag);
+  let yr = dot(y[0]!, r);
+  for (let i = 0; i < num; i++) {
+    const c = al[i]! - yr * ro[i]!;
+    yr = updateAndDot(r, c, s[i]!, y[Math.min(num - 1, i + 1)]!);
+  }
+  return r;
 }
 
 /** Safeguarded cubic interpolation of the minimiser from (x1, f1, g1), (x2, f2, g2) (PyTorch's
@@ -304,25 +352,8 @@ export class LBFGSOptimizer implements Optimizer {
     return { loss, grad: g, maxAbs, l1, gtd, finite };
   }
 
-  /** Two-loop recursion: returns −H·g for the stored history and H₀ = hDiag·I. */
   private direction(g: Vec, st: LBFGSState): Vec {
-    const num = st.oldDirs.length;
-    const al = new Float64Array(num);
-    const q = scaled(g, -1);
-    for (let i = num - 1; i >= 0; i--) {
-      const a = dot(st.oldStps[i]!, q) * st.ro[i]!;
-      al[i] = a;
-      const y = st.oldDirs[i]!;
-      for (let k = 0; k < q.length; k++) q[k]! -= a * y[k]!;
-    }
-    const r = scaled(q, st.hDiag);
-    for (let i = 0; i < num; i++) {
-      const be = dot(st.oldDirs[i]!, r) * st.ro[i]!;
-      const c = al[i]! - be;
-      const s = st.oldStps[i]!;
-      for (let k = 0; k < r.length; k++) r[k]! += c * s[k]!;
-    }
-    return r;
+    return twoLoopDirection(g, st.oldStps, st.oldDirs, st.ro, st.hDiag);
   }
 
   // ------------------------------------------------------------------------------------------------
