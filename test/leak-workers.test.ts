@@ -85,26 +85,26 @@ async function both(seed: number, opts: Omit<RunOptions, 'seed' | 'workers'>): P
 
 describe('runAttack in worker threads', () => {
   it('restart 1 matches the gradient before restart 0 ends: restart 0 runs on, restart 2 never counts; same numbers as 1 worker', async () => {
-    // measured: restart 0 ends at a relative loss of 2e-10 after 115 evaluations, restart 1 at 1.1e-11
-    // after 70 (it finishes first in parallel), restart 2 would run next
+    // measured: restart 0 ends at a relative loss of 1.5e-10 after 114 evaluations, restart 1 at 6.8e-11
+    // after 69 (it finishes first in parallel), restart 2 would run next
     const tensors = tf.memory().numTensors;
-    const [one, two] = await both(3, { iterations: 30, restarts: 3, policy: { convergedBelow: 5e-11 } });
+    const [one, two] = await both(3, { iterations: 30, restarts: 3, policy: { convergedBelow: 1e-10 } });
     assert.deepEqual(one.attempts.map((a) => a.restart), [0, 1], 'sequentially: restart 1 matched, restart 2 skipped');
-    assert.ok(one.attempts[1]!.kept && one.attempts[1]!.relativeLoss <= 5e-11);
+    assert.ok(one.attempts[1]!.kept && one.attempts[1]!.relativeLoss <= 1e-10);
     assert.match(one.policyNote ?? '', /remaining 1 skipped/);
     assert.deepEqual(numbers(two), numbers(one));
     assert.equal(tf.memory().numTensors, tensors, 'no tensor left behind in this thread');
   });
 
   it('restart 0 matches after restart 1 did: the cut moves down to restart 0; same numbers as 1 worker', async () => {
-    // measured: restart 0 ends at 1.9e-10 (112 evaluations), restart 1 at 5.8e-11 (75, finishes first)
+    // measured: restart 0 ends at 1.2e-10 (116 evaluations), restart 1 at 9.9e-11 (76, finishes first)
     const [one, two] = await both(4, { iterations: 30, restarts: 3, policy: { convergedBelow: 3e-10 } });
     assert.deepEqual(one.attempts.map((a) => a.restart), [0], 'sequentially: restart 0 matched, the rest skipped');
     assert.deepEqual(numbers(two), numbers(one));
   });
 
   it('restart 2 matches while restart 3 already runs: restart 3 is cancelled; same numbers as 1 worker', async () => {
-    // measured: restarts 0..3 end at 2.1e-10, 1.0e-10, 4.4e-11, 9.1e-11 after 124, 92, 69, 118
+    // measured: restarts 0..3 end at 1.4e-10, 2.1e-10, 4.4e-11, 1.2e-10 after 123, 93, 69, 122
     // evaluations: restart 1 ends first and its worker takes restart 2, restart 0's takes restart 3,
     // which is still running when restart 2 matches
     const [one, two] = await both(6, { iterations: 30, restarts: 4, policy: { convergedBelow: 5e-11 } });
@@ -119,8 +119,8 @@ describe('runAttack in worker threads', () => {
     assert.ok(one.attempts.some((a) => a.diverged), 'a divergence happened');
     assert.ok(one.attempts.some((a) => a.attempt === 1), 'and was retried');
     assert.deepEqual(numbers(two), numbers(one));
-    // measured (seed 5): restart 0 stalls at 1.8e-3, restart 1 at 5.5e-3; extra restarts run on the steps left
-    const [a, b] = await both(5, { iterations: 40, restarts: 2 });
+    // measured (seed 21): restart 0 stalls; an extra restart runs on the steps it left
+    const [a, b] = await both(21, { iterations: 40, restarts: 2 });
     assert.ok(a.attempts.some((x) => x.stalled), 'a stall happened');
     assert.deepEqual(numbers(b), numbers(a));
   });

@@ -56,7 +56,35 @@ test('cpu Add/Sub/Multiply/RealDiv/SquaredDifference are bit-identical to a floa
   tf.tidy(() => assert.deepEqual(Array.from(tf.add(tf.tensor1d([1, 2], 'int32'), tf.scalar(3, 'int32')).dataSync()), [4, 5]));
 });
 
-test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused weights with two shapes, cached transposed weights) equals cpu', async () => {
+test('wasm BatchMatMul gives the same bits the first time it sees an operand and every time after', async () => {
+  // the kernel's path is chosen by shape alone: a restart in a worker thread (fresh parameters) computes
+  // exactly what the same restart computes in a thread whose parameters were used before
+  const rng = new Rng(8);
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[1, 100], [100, 768], false, false], [[1, 768], [768, 100], false, false], [[1, 100], [768, 100], false, true],
+    [[4, 100], [768, 100], false, true], [[4, 768], [768, 100], false, false], [[768, 1], [768, 100], true, false],
+  ];
+  await tf.setBackend('wasm');
+  try {
+    for (const [i, [sa, sb, ta, tb]] of cases.entries()) {
+      const a = tf.tensor2d(rng.normalArray(sa[0]! * sa[1]!), sa as [number, number]);
+      const b = tf.tensor2d(rng.normalArray(sb[0]! * sb[1]!), sb as [number, number]);
+      const runs = [];
+      for (let r = 0; r < 3; r++) {
+        const o = tf.matMul(a, b, ta, tb);
+        runs.push(await o.data());
+        o.dispose();
+      }
+      assert.deepEqual(runs[1], runs[0], `case ${i}: second use differs from the first`);
+      assert.deepEqual(runs[2], runs[0], `case ${i}: third use differs from the first`);
+      tf.dispose([a, b]);
+    }
+  } finally {
+    await tf.setBackend('cpu');
+  }
+});
+
+test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused weights with two shapes, weights used repeatedly) equals cpu', async () => {
   const rng = new Rng(5);
   const cases: [number[], number[], boolean, boolean][] = [
     [[1, 7], [9, 7], false, true], [[3, 7], [9, 7], false, true], [[9, 7], [3, 7], false, true], [[1, 3, 7], [1, 9, 7], false, true],
@@ -79,8 +107,8 @@ test('wasm BatchMatMul (every transpose, shapes on both sides of M ≤ N, reused
     out.push(Array.from(tf.matMul(tf.ones([3, 1]), w).dataSync()));
     out.push(Array.from(tf.matMul(tf.ones([2, 12]), tf.reshape(w, [12, 1])).dataSync()));
     out.push(Array.from(tf.matMul(tf.ones([3, 1]), w).dataSync()));
-    // a·bᵀ with b used repeatedly (its transposed copy is cached from the second use on), more such b
-    // than the cache holds, one also under a second shape through a reshape, batch dims of 1
+    // a·bᵀ with b used repeatedly, many such b, one also under a second shape through a reshape, batch
+    // dims of 1
     const bs = Array.from({ length: 10 }, (_, i) => tf.tensor2d(vals[0]![1].map((v) => v + i), [9, 7]));
     for (let r = 0; r < 3; r++) {
       bs.forEach((b, i) => out.push(Array.from(tf.matMul(tf.tensor2d(vals[0]![0].map((v) => v * (r + i)), [1, 7]), b, false, true).dataSync())));

@@ -271,7 +271,6 @@ export interface RestartOutcome {
  * alone, so that a worker thread computes exactly what runAttack would (parallel.ts).
  */
 export async function runRestart(attack: LeakageAttack, obs: Observation, opts: RunOptions, job: RestartJob): Promise<RestartOutcome> {
-  settleKernelState(obs);
   const { restart: r, steps, policy } = job;
   const scale = job.scale > 0 ? job.scale : 1;
   const out: RestartOutcome = { restart: r, attempts: [], results: [], spare: 0, stalls: 0, converged: false, interrupted: false };
@@ -311,21 +310,6 @@ export async function runRestart(attack: LeakageAttack, obs: Observation, opts: 
     if (!rec.diverged || userStop) break; // retry a diverged attempt once, with a new seed
   }
   return out;
-}
-
-/**
- * wasm's BatchMatMul (src/engine/kernels/BatchMatMul.ts) multiplies a single row by a weight tensor it
- * has never seen in JavaScript (float64 sums), and by XNNPACK afterwards: the first objective evaluation
- * would round differently depending on whether the global parameters were used before (the victim's
- * gradient uses them; parameters rebuilt in a worker thread are new). One forward pass at the global
- * parameters puts them in the used state, so a restart's numbers depend on nothing but its inputs.
- */
-function settleKernelState(obs: Observation): void {
-  if (tf.getBackend() !== 'wasm') return;
-  const [h, w, c] = obs.model.inputShape;
-  tf.tidy(() => {
-    obs.model.apply(obs.globalParams, tf.zeros([1, h, w, c]));
-  });
 }
 
 /** The attack's own options out of the run options (no restart settings, no callbacks of runAttack's). */

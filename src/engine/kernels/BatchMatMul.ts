@@ -13,13 +13,15 @@
  * The operator cache is keyed by tensor id only, not by shape: a tensor used as weights once as
  * [K,N] and once (through a reshape, which shares the id) as [K',N'] would reuse the first operator.
  * Weights are therefore passed as a private copy whenever their id was seen with another shape.
- * A single row times weights seen for the first time (in DLG the residual of the weight gradient, new at
- * every evaluation) is computed in JavaScript: 100 µs against 255 µs for packing 768×100 weights.
+ * A single row times large weights (K·N ≥ 4096) is computed in JavaScript, accumulated in float64: 100 µs
+ * against 255 µs for packing 768×100 weights XNNPACK has not seen. The choice is by shape alone, never by
+ * what ran before, so the same inputs give the same bits in any thread and after any history (a
+ * cached-operand path that was faster for repeated weights made restarts in worker threads differ in
+ * the last bits from the same restarts run in one thread).
  * Other cases go to the backend's own kernel unchanged.
  */
 import { tf } from '../tf-core.js';
 import { callKernel, release, wasmCopy, wasmOutput, wasmView, type TensorInfo } from './util.js';
-import { cachedCopy } from './filter-cache.js';
 
 const size = (s: readonly number[]): number => s.reduce((p, q) => p * q, 1);
 
@@ -49,12 +51,14 @@ export function batchMatMulKernel(backendName: string): tf.KernelConfig {
           const K = w.shape[r - 2]!;
           const N = w.shape[r - 1]!;
           const key = `${K},${N}`;
+          // a single row times large weights: in JavaScript, always — packing weights XNNPACK has not seen
+          // (the DLG objective's weight-gradient residual, new at every evaluation) costs ~3x the product,
+          // and choosing by shape alone keeps the numbers independent of what ran before (worker threads,
+          // --each: the same inputs give the same bits whatever the history)
+          if (x.shape[x.shape.length - 2] === 1 && K * N >= 4096) return vectorTimesMatrix(x, w, K, N);
           const seen = weightShapes.get(w.dataId);
           if (seen === undefined) {
             weightShapes.set(w.dataId, key);
-            // a single row times weights never seen before (most likely made just now, like the DLG
-            // objective's weight-gradient residual): packing them would cost ~3x the product itself
-            if (x.shape[x.shape.length - 2] === 1 && K * N >= 4096) return vectorTimesMatrix(x, w, K, N);
           } else if (seen !== key) w = keep(wasmCopy(backend, w, w.shape));
         }
         return original({ inputs: { a: x, b: w }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } } as unknown as Parameters<tf.KernelFunc>[0]) as TensorInfo;
@@ -96,19 +100,6 @@ export function batchMatMulKernel(backendName: string): tf.KernelConfig {
           const K = a.shape[ra - 1]!;
           const N = b.shape[rb - 2]!;
           const outShape = [...(ra >= rb ? a.shape : b.shape).slice(0, -2), M, N];
-          // b used repeatedly (a dense layer's weights): a·(bᵀ) with bᵀ kept (./filter-cache.ts), so that
-          // XNNPACK keeps its packed operator too (a·Wᵀ at M = 1, K = 100, N = 768: ~60 → ~20 µs)
-          const bT = cachedCopy(backend, b, 'transposed', () => {
-            const t = wasmOutput(backend, [K, N]);
-            const src = wasmView(backend, b);
-            const dst = wasmView(backend, t);
-            for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) dst[k * N + n] = src[n * K + k]!;
-            return t;
-          });
-          if (bT !== null) {
-            const o = keep(plain(keep(run('Reshape', { x: a }, { shape: [M, K] })), bT));
-            return run('Reshape', { x: o }, { shape: outShape });
-          }
           // aᵀ [K, M] as a private tensor (its id is the XNNPACK operator's cache key)
           const aT = M === 1 ? keep(wasmCopy(backend, a, [K, 1]))
             : keep(run('Transpose', { x: keep(run('Reshape', { x: a }, { shape: [M, K] })) }, { perm: [1, 0] }));
