@@ -24,35 +24,16 @@ function softmaxRow(z: Float32Array, g: Float32Array, o: number, C: number, p: F
   return gp;
 }
 
-export function softCrossEntropyGradGradZKernel(backendName: string): tf.KernelConfig {
+/**
+ * A [B, C] kernel of (logits, dy, g, …) that fills each output row from p = softmax(z_b), gp and
+ * k = dy/B: the shared frame of the two kernels below.
+ */
+function rowKernel(
+  kernelName: string, backendName: string,
+  row: (inputs: Record<string, TensorInfo>, backend: unknown) => (o: Float32Array, r: number, C: number, p: Float64Array, gp: number, k: number) => void,
+): tf.KernelConfig {
   return {
-    kernelName: SOFT_CROSS_ENTROPY_GRAD_GRAD_Z,
-    backendName,
-    kernelFunc: ({ inputs, backend }) => {
-      const { logits, targets, dy, g } = inputs as unknown as Record<'logits' | 'targets' | 'dy' | 'g', TensorInfo>;
-      const [B, C] = logits.shape as [number, number];
-      const out = floatOutput(backend, [B, C]);
-      const z = floatView(backend, logits);
-      const t = floatView(backend, targets);
-      const gv = floatView(backend, g);
-      const o = floatView(backend, out);
-      const k = floatView(backend, dy)[0]! / B;
-      const p = new Float64Array(C);
-      for (let b = 0; b < B; b++) {
-        const r = b * C;
-        const gp = softmaxRow(z, gv, r, C, p);
-        let S = 0;
-        for (let c = 0; c < C; c++) S += t[r + c]!;
-        for (let c = 0; c < C; c++) o[r + c] = k * S * p[c]! * (gv[r + c]! - gp);
-      }
-      return out;
-    },
-  };
-}
-
-export function softCrossEntropyGradGradTKernel(backendName: string): tf.KernelConfig {
-  return {
-    kernelName: SOFT_CROSS_ENTROPY_GRAD_GRAD_T,
+    kernelName,
     backendName,
     kernelFunc: ({ inputs, backend }) => {
       const { logits, dy, g } = inputs as unknown as Record<'logits' | 'dy' | 'g', TensorInfo>;
@@ -63,12 +44,32 @@ export function softCrossEntropyGradGradTKernel(backendName: string): tf.KernelC
       const o = floatView(backend, out);
       const k = floatView(backend, dy)[0]! / B;
       const p = new Float64Array(C);
-      for (let b = 0; b < B; b++) {
-        const r = b * C;
-        const gp = softmaxRow(z, gv, r, C, p);
-        for (let c = 0; c < C; c++) o[r + c] = k * (gp - gv[r + c]!);
-      }
+      const fill = row(inputs as unknown as Record<string, TensorInfo>, backend);
+      for (let b = 0; b < B; b++) fill(o, b * C, C, p, softmaxRow(z, gv, b * C, C, p), k);
       return out;
     },
   };
+}
+
+/** ∂/∂z: c·S·p ⊙ (g − gp). */
+export function softCrossEntropyGradGradZKernel(backendName: string): tf.KernelConfig {
+  return rowKernel(SOFT_CROSS_ENTROPY_GRAD_GRAD_Z, backendName, (inputs, backend) => {
+    const t = floatView(backend, inputs['targets']!);
+    const gv = floatView(backend, inputs['g']!);
+    return (o, r, C, p, gp, k) => {
+      let S = 0;
+      for (let c = 0; c < C; c++) S += t[r + c]!;
+      for (let c = 0; c < C; c++) o[r + c] = k * S * p[c]! * (gv[r + c]! - gp);
+    };
+  });
+}
+
+/** ∂/∂t: c·(gp − g). */
+export function softCrossEntropyGradGradTKernel(backendName: string): tf.KernelConfig {
+  return rowKernel(SOFT_CROSS_ENTROPY_GRAD_GRAD_T, backendName, (inputs, backend) => {
+    const gv = floatView(backend, inputs['g']!);
+    return (o, r, C, _p, gp, k) => {
+      for (let c = 0; c < C; c++) o[r + c] = k * (gp - gv[r + c]!);
+    };
+  });
 }
