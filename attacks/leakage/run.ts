@@ -22,6 +22,8 @@
  *   which — and then scored: MSE, PSNR (dB, data range 1, on [0, 1] images after clipping), SSIM, label
  *   accuracy of the matched pairs and, order-free, of the label multiset.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tf } from '../../src/engine/tf.js';
 import { Rng } from '../../src/engine/rng.js';
 import { oneHot } from '../../src/engine/ops.js';
@@ -137,6 +139,14 @@ export interface RunOptions extends AttackOptions {
  * this one computes. GPU backends (webgpu, tensorflow) have one device: one worker.
  */
 export const THREAD_BACKENDS: readonly string[] = ['cpu', 'wasm'];
+
+/**
+ * Whether the worker-thread entry (worker.js beside this module) exists. A single-file bundle, such as the
+ * one carried to a GPU machine, has none: it then runs everything in one thread.
+ */
+export function workerThreadsAvailable(): boolean {
+  return existsSync(fileURLToPath(new URL('./worker.js', import.meta.url)));
+}
 
 /** The settings a model is built from (createModel(name, options)). */
 export interface ModelSpec {

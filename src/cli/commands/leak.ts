@@ -36,7 +36,7 @@ import { toJson, writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
 import { markdownTable, writeReport } from '../../io/report.js';
 import { getLeakageAttack, LEAKAGE_ATTACK_NAMES, type LeakageAttack, type Snapshot } from '../../../attacks/leakage/index.js';
 import {
-  disposeObservation, runAttack, scoreReconstruction, splitImages, THREAD_BACKENDS, victimObservation,
+  disposeObservation, runAttack, scoreReconstruction, splitImages, THREAD_BACKENDS, victimObservation, workerThreadsAvailable,
   type AttackRun, type ModelSpec, type Score,
 } from '../../../attacks/leakage/run.js';
 import type { WireOptions } from '../../../attacks/leakage/parallel.js';
@@ -206,14 +206,14 @@ function parseWorkers(v: string | number | undefined): number | 'auto' {
  * min(cores, jobs); never more than `jobs`; 1 on GPU backends (one device).
  */
 export function resolveWorkers(flag: number | 'auto', backend: string, jobs: number): number {
-  if (!THREAD_BACKENDS.includes(backend)) return 1;
+  if (!THREAD_BACKENDS.includes(backend) || !workerThreadsAvailable()) return 1;
   return Math.max(1, Math.min(flag === 'auto' ? os.availableParallelism() : flag, jobs));
 }
 
 /** One line saying how the work is spread. */
 function workersLine(n: number, flag: number | 'auto', backend: string, what: string): string {
   if (n > 1) return `workers: ${n} worker threads (${what} run concurrently; results do not depend on the count)`;
-  const why = !THREAD_BACKENDS.includes(backend) ? `: ${backend} runs on one device` : flag !== 'auto' && flag > 1 ? `: only one ${what === 'restarts' ? 'restart' : 'image'}` : '';
+  const why = !THREAD_BACKENDS.includes(backend) ? `: ${backend} runs on one device` : !workerThreadsAvailable() ? ': this build has no worker-thread entry' : flag !== 'auto' && flag > 1 ? `: only one ${what === 'restarts' ? 'restart' : 'image'}` : '';
   return `workers: 1 (${what} run one after another in this thread${why})`;
 }
 
