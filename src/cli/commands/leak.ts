@@ -344,7 +344,7 @@ export async function runLeak(a: LeakArgs, log: Log = stderrLog): Promise<LeakRe
       modelSpec: modelSpec(s),
       shouldStop: sig.stopped,
       onAttempt: ({ restart, restarts, attempt }) => {
-        const label = `restart ${restart + 1}/${restarts}${attempt > 0 ? ' (retry after divergence)' : ''}`;
+        const label = `${restart < restarts ? `restart ${restart + 1}/${restarts}` : `extra restart ${restart + 1 - restarts} (on a stalled restart's steps)`}${attempt > 0 ? ' (retry after divergence)' : ''}`;
         if (bar && workers > 1) return;
         if (bar) {
           bar.stop();
