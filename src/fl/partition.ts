@@ -22,6 +22,7 @@
  */
 import { Rng } from '../engine/rng.js';
 import { DataError } from '../../datasets/types.js';
+import { median } from '../metrics/stats.js';
 
 export type PartitionSpec =
   | { kind: 'iid' }
@@ -202,11 +203,9 @@ export interface PartitionSummary {
   totalSamples: number;
 }
 
-function median(values: number[]): number {
-  if (values.length === 0) return 0;
-  const s = values.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+/** Median with 0 for no values (a partition summary of no clients). */
+function medianOrZero(values: number[]): number {
+  return values.length === 0 ? 0 : median(values);
 }
 
 /** Per-client sample counts and class histograms, and their spread. */
@@ -226,7 +225,7 @@ export function summarizePartition(parts: number[][], labels: Int32Array, numCla
     clients,
     minSamples: samples.length ? Math.min(...samples) : 0,
     maxSamples: samples.length ? Math.max(...samples) : 0,
-    medianSamples: median(samples),
+    medianSamples: medianOrZero(samples),
     meanSamples: mean(samples),
     meanClasses: mean(classes),
     minClasses: classes.length ? Math.min(...classes) : 0,
@@ -249,7 +248,7 @@ export function formatPartitionSummary(summary: PartitionSummary, showClients = 
   const lines = [
     `${k} client${k === 1 ? '' : 's'}, ${summary.totalSamples} samples; samples per client: ` +
       `min ${summary.minSamples}, median ${fmt(summary.medianSamples)}, max ${summary.maxSamples} (mean ${summary.meanSamples.toFixed(1)})`,
-    `classes per client: min ${summary.minClasses}, median ${fmt(median(summary.clients.map((c) => c.classes)))}, ` +
+    `classes per client: min ${summary.minClasses}, median ${fmt(medianOrZero(summary.clients.map((c) => c.classes)))}, ` +
       `max ${summary.maxClasses} (mean ${summary.meanClasses.toFixed(2)} of ${summary.numClasses})`,
   ];
   const shown = summary.clients.slice(0, showClients);

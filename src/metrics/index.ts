@@ -4,6 +4,7 @@
  */
 export { mse, psnr, ssim, ssimWindowRadius, gaussianKernel1d, type SsimOptions } from './image.js';
 export { labelAccuracy, labelMultisetAccuracy } from './labels.js';
+export { mean, median } from './stats.js';
 export {
   bestAssignment,
   assignmentCost,

@@ -34,6 +34,7 @@ import { loadImage, imageGrid } from '../../io/image.js';
 import { defaultImage, defaultImageName } from '../../io/scene.js';
 import { toJson, writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
 import { markdownTable, writeReport } from '../../io/report.js';
+import { mean, median } from '../../metrics/index.js';
 import { getLeakageAttack, LEAKAGE_ATTACK_NAMES, type LeakageAttack, type Snapshot } from '../../../attacks/leakage/index.js';
 import {
   disposeObservation, runAttack, scoreReconstruction, splitImages, THREAD_BACKENDS, victimObservation, workerThreadsAvailable,
@@ -344,8 +345,8 @@ export async function runLeak(a: LeakArgs, log: Log = stderrLog): Promise<LeakRe
       modelSpec: modelSpec(s),
       shouldStop: sig.stopped,
       onAttempt: ({ restart, restarts, attempt }) => {
-        const label = `${restart < restarts ? `restart ${restart + 1}/${restarts}` : `extra restart ${restart + 1 - restarts} (on a stalled restart's steps)`}${attempt > 0 ? ' (retry after divergence)' : ''}`;
         if (bar && workers > 1) return;
+        const label = `${restart < restarts ? `restart ${restart + 1}/${restarts}` : `extra restart ${restart + 1 - restarts} (on a stalled restart's steps)`}${attempt > 0 ? ' (retry after divergence)' : ''}`;
         if (bar) {
           bar.stop();
           bar.start(Math.max(1, s.iterations), 0, { restart: label, loss: '—', evals: 0, elapsed: elapsed() });
@@ -378,6 +379,19 @@ export async function runLeak(a: LeakArgs, log: Log = stderrLog): Promise<LeakRe
   return { metrics, dir: s.out, interrupted: run.interrupted, workers };
 }
 
+/** The settings block of metrics.json and summary.json (defaults filled in). */
+function settingsRecord(s: LeakSettings): LeakMetrics['settings'] {
+  return {
+    classes: s.classes, inputShape: s.shape, ...(s.width !== undefined ? { width: s.width } : {}), variant: s.variant, batch: s.batch, optimizer: s.optimizer,
+    iterations: s.iterations, lr: s.lr ?? s.attack.defaultLr[s.optimizer], tv: s.tv ?? s.attack.defaultTv, restarts: s.restarts, labels: s.labels,
+  };
+}
+
+/** "lenet (32x32x3, 100 classes, width …, variant …)" for the reports. */
+function describeModel(s: LeakSettings, name: string): string {
+  return `${name} (${s.shape.join('x')}, ${s.classes} classes${s.width !== undefined ? `, width ${s.width}` : ''}${Object.entries(s.variant).map(([k, v]) => `, ${k} ${v}`).join('')})`;
+}
+
 /** metrics.json of one attack. */
 function leakMetrics(s: LeakSettings, model: Model, choice: BackendChoice, run: AttackRun, score: Score, sources: string[]): LeakMetrics {
   const rec = run.reconstruction;
@@ -400,10 +414,7 @@ function leakMetrics(s: LeakSettings, model: Model, choice: BackendChoice, run: 
     labelMethod: rec.labelMethod,
     diverged: run.allDiverged,
     interrupted: run.interrupted,
-    settings: {
-      classes: s.classes, inputShape: s.shape, ...(s.width !== undefined ? { width: s.width } : {}), variant: s.variant, batch: s.batch, optimizer: s.optimizer,
-      iterations: s.iterations, lr: s.lr ?? s.attack.defaultLr[s.optimizer], tv: s.tv ?? s.attack.defaultTv, restarts: s.restarts, labels: s.labels,
-    },
+    settings: settingsRecord(s),
     restarts: { requested: s.restarts, allDiverged: run.allDiverged, kept: run.attempts.findIndex((x) => x.kept), note: run.policyNote, attempts: run.attempts },
   };
 }
@@ -466,15 +477,6 @@ export interface EachResult {
 
 /** PSNR at which a reconstruction counts as a success in the --each summary. */
 export const SUCCESS_DB = 30;
-
-function median(v: number[]): number {
-  if (v.length === 0) return NaN;
-  const a = [...v].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length % 2 === 1 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
-}
-
-const mean = (v: number[]): number => (v.length === 0 ? NaN : v.reduce((x, y) => x + y, 0) / v.length);
 
 /** Folder of image i (0-based) under --out: 01-cat, 02-dog, ... */
 function eachDir(i: number, n: number, source: string): string {
@@ -567,10 +569,7 @@ export async function runLeakEach(a: LeakArgs, log: Log = stderrLog): Promise<Ea
     meanSsim: mean(done.map((r) => r.ssim)), medianSsim: median(done.map((r) => r.ssim)),
     labelAccuracy: done.length === 0 ? NaN : done.filter((r) => r.labelRight).length / done.length,
     evaluations: done.reduce((t, r) => t + r.evaluations, 0),
-    settings: {
-      classes: s.classes, inputShape: s.shape, ...(s.width !== undefined ? { width: s.width } : {}), variant: s.variant, batch: 1, optimizer: s.optimizer,
-      iterations: s.iterations, lr: s.lr ?? s.attack.defaultLr[s.optimizer], tv: s.tv ?? s.attack.defaultTv, restarts: s.restarts, labels: s.labels,
-    },
+    settings: settingsRecord({ ...s, batch: 1 }),
     images: done,
   };
   await writeEachSummary(s, summary);
@@ -603,7 +602,7 @@ async function writeEachSummary(s: LeakSettings, m: EachSummary): Promise<void> 
       {
         heading: 'Settings',
         text: markdownTable(['setting', 'value'], [
-          ['attack', m.attack], ['model', `${m.model} (${s.shape.join('x')}, ${s.classes} classes${s.width !== undefined ? `, width ${s.width}` : ''}${Object.entries(s.variant).map(([k, v]) => `, ${k} ${v}`).join('')})`],
+          ['attack', m.attack], ['model', describeModel(s, m.model)],
           ['backend', `${m.backend} (${m.backendDetail})`], ['seed', m.seed], ['optimizer', s.optimizer], ['iterations', s.iterations],
           ['learning rate', m.settings.lr], ['TV weight', m.settings.tv], ['restarts per image', s.restarts], ['labels', s.labels.join(', ')], ['workers', m.workers],
         ]),
@@ -678,7 +677,7 @@ async function writeOutputs(
         {
           heading: 'Settings',
           text: markdownTable(['setting', 'value'], [
-            ['attack', m.attack], ['model', `${m.model} (${s.shape.join('x')}, ${s.classes} classes${s.width !== undefined ? `, width ${s.width}` : ''}${Object.entries(s.variant).map(([k, v]) => `, ${k} ${v}`).join('')})`],
+            ['attack', m.attack], ['model', describeModel(s, m.model)],
             ['backend', `${m.backend} (${m.backendDetail})`], ['seed', m.seed], ['optimizer', s.optimizer], ['iterations', s.iterations],
             ['learning rate', m.settings.lr], ['TV weight', m.settings.tv], ['restarts', s.restarts], ['labels', s.labels.join(', ')],
             ['label recovery', m.labelMethod], ['images', sources.join('; ')],
