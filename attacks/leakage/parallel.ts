@@ -22,7 +22,7 @@ import { tf } from '../../src/engine/tf.js';
 import { readValues } from '../../src/engine/read.js';
 import type { Model } from '../../src/models/index.js';
 import { getLeakageAttack } from './index.js';
-import { THREAD_BACKENDS, type AttackRun, type ModelSpec, type RestartJob, type RestartOutcome, type RunOptions, type StepInfo } from './run.js';
+import { THREAD_BACKENDS, WORKER_URL, type AttackRun, type ModelSpec, type RestartJob, type RestartOutcome, type RunOptions, type StepInfo } from './run.js';
 import { ConfigError, type LeakageAttack, type Observation, type Params } from './types.js';
 
 /** One tensor as plain data. */
@@ -69,7 +69,6 @@ export type WorkerEvent =
 export const RUN = 0;
 export const STOP = 1;
 
-const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 async function toWireParams(p: Params, names: string[]): Promise<Record<string, WireTensor>> {
   const out: Record<string, WireTensor> = {};
@@ -297,11 +296,12 @@ export async function restartsInWorkers(
       });
     }
   };
+  const wired = wireOptions(opts);
   const lane = async (slot: number): Promise<void> => {
     while (!stopping && next < cut) {
       const job = jobs[next++]!;
       running.set(slot, job.restart);
-      const { result } = await pool.run<RestartOutcome>(slot, { type: 'restart', attack: name, model, obs: wire, opts: wireOptions(opts), job }, forward(job.restart));
+      const { result } = await pool.run<RestartOutcome>(slot, { type: 'restart', attack: name, model, obs: wire, opts: wired, job }, forward(job.restart));
       running.delete(slot);
       if (job.restart >= cut) continue; // cancelled: a restart before it matched the gradient
       done.set(job.restart, result);

@@ -140,13 +140,17 @@ export interface RunOptions extends AttackOptions {
  */
 export const THREAD_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
+/** The worker-thread entry (parallel.ts starts it). */
+export const WORKER_URL = new URL('./worker.js', import.meta.url);
+
 /**
  * Whether the worker-thread entry (worker.js beside this module) exists. A single-file bundle, such as the
  * one carried to a GPU machine, has none: it then runs everything in one thread.
  */
 export function workerThreadsAvailable(): boolean {
-  return existsSync(fileURLToPath(new URL('./worker.js', import.meta.url)));
+  return existsSync(fileURLToPath(WORKER_URL));
 }
+
 
 /** The settings a model is built from (createModel(name, options)). */
 export interface ModelSpec {

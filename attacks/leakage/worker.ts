@@ -38,20 +38,19 @@ async function handle(m: JobMessage): Promise<void> {
   try {
     const attack = getLeakageAttack(m.attack);
     const obs = fromWire(m.obs, modelFor(m.model));
+    const opts: RunOptions = {
+      ...m.opts,
+      shouldStop: () => Atomics.load(stop, slot) !== RUN,
+      onAttempt: (i) => post({ type: 'attempt', id: m.id, ...i }),
+      onStep: (info) => post({ type: 'step', id: m.id, info }),
+    };
+    let result;
     try {
-      const opts: RunOptions = {
-        ...m.opts,
-        shouldStop: () => Atomics.load(stop, slot) !== RUN,
-        onAttempt: (i) => post({ type: 'attempt', id: m.id, ...i }),
-        onStep: (info) => post({ type: 'step', id: m.id, info }),
-      };
-      const result = m.type === 'restart' ? await runRestart(attack, obs, opts, m.job) : await runAttack(attack, obs, { ...opts, workers: 1 });
+      result = m.type === 'restart' ? await runRestart(attack, obs, opts, m.job) : await runAttack(attack, obs, { ...opts, workers: 1 });
+    } finally {
       disposeObservation(obs);
-      post({ type: 'done', id: m.id, result, numTensors: tf.memory().numTensors });
-    } catch (e) {
-      disposeObservation(obs);
-      throw e;
     }
+    post({ type: 'done', id: m.id, result, numTensors: tf.memory().numTensors });
   } catch (e) {
     const err = e as Error;
     post({ type: 'failed', id: m.id, name: err?.constructor?.name ?? 'Error', message: err?.message ?? String(e) });
