@@ -4,9 +4,7 @@
  * per value: 250 µs for a 768×100 dense layer's weights) and caches the packed operator by b's tensor
  * id; transposed products fall back to a scalar loop. In a DLG evaluation the weights-sized operands
  * of the dense layer's gradients are new every time, so:
- * - a·bᵀ with b used repeatedly (a dense layer's weights, in dx = dy·Wᵀ) runs as a·(bᵀ) with bᵀ kept
- *   from b's second use on (./filter-cache.ts);
- * - other a·bᵀ (a [M,K], b [N,K], M ≤ N) run as (b·aᵀ)ᵀ: b becomes the XNNPACK *input* (no packing, no
+ * - a·bᵀ (a [M,K], b [N,K], M ≤ N) runs as (b·aᵀ)ᵀ: b becomes the XNNPACK *input* (no packing, no
  *   transpose) and the smaller aᵀ [K,M] the weights (a dense layer's dx = dy·Wᵀ and its second-order
  *   counterpart: 600 → 60 µs at M = 1, K = 100, N = 768);
  * - aᵀ·b runs as an explicit Transpose of a followed by a plain product (the weight gradient xᵀ·dy).

@@ -1,7 +1,7 @@
 /**
  * Transformed copies of operands that are used more than once — a model's parameters: in a DLG
- * evaluation each conv filter reaches Conv2DBackpropInput twice and the dense weights reach a·Wᵀ twice,
- * and again at every evaluation — keyed by the operand's data. Reusing the copy saves rewriting it and,
+ * evaluation each conv filter reaches Conv2DBackpropInput twice, and again at every evaluation — keyed
+ * by the operand's data. A hit and a miss compute the same values, so results never depend on it. Reusing the copy saves rewriting it and,
  * on wasm, lets XNNPACK find the operator it built for it (its caches are keyed by the weights' tensor
  * id): a Conv2D with a new 5x5x12x12 filter costs ~55 µs against ~28 µs with a known one. An operand is
  * cached from its second use on, so the one-off operands of a second-order gradient never are. At most
