@@ -5,6 +5,7 @@
  * values scaled to [0, 1], integer labels, and optionally the natural per-user split of LEAF data.
  * Tensors are made from these arrays elsewhere.
  */
+import { UserError } from '../src/core/errors.js';
 
 /** One split (train or test) of a dataset. */
 export interface Dataset {
@@ -31,7 +32,7 @@ export interface DatasetSplit {
  * A user-facing data error: a missing, truncated or malformed file, a bad option. The message is
  * complete on its own (it names the file and what was expected); callers show it without a stack.
  */
-export class DataError extends Error {
+export class DataError extends UserError {
   /** The file or directory the error is about, when there is one. */
   readonly file?: string;
 

@@ -8,7 +8,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/engine/tf.js';
-import { runCheck, type CheckCase, type CheckInput } from '../src/engine/gradcheck.js';
+import { runCheck, type CheckCase, type CheckInput } from '../src/verify/gradcheck.js';
 import { convBias, logSoftmax, softCrossEntropy } from '../src/engine/ops.js';
 import { euclideanDistance } from '../attacks/leakage/objective.js';
 import { Rng } from '../src/engine/rng.js';

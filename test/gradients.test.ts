@@ -6,8 +6,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/engine/tf.js';
-import { standardCases, OP_SPECS } from '../src/engine/checks.js';
-import { runCheck } from '../src/engine/gradcheck.js';
+import { standardCases, OP_SPECS } from '../src/verify/checks.js';
+import { runCheck } from '../src/verify/gradcheck.js';
 import { withStockGradients } from '../src/engine/gradients/index.js';
 import { conv2DBackpropFilter, maxPoolGrad } from '../src/engine/kernel-ops.js';
 import { Rng } from '../src/engine/rng.js';

@@ -9,7 +9,7 @@ import { loadDataset } from '../datasets/index.js';
 import { partition } from '../src/fl/partition.js';
 import { makeStrategy } from '../src/fl/algorithms.js';
 import { runFederated } from '../src/fl/harness.js';
-import { leakageObserver } from '../src/fl/leak-observer.js';
+import { leakageObserver } from '../src/experiments/leak-observer.js';
 import { Rng } from '../src/engine/rng.js';
 import { makeTempDir, removeDir } from './helpers/data-files.js';
 

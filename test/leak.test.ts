@@ -22,7 +22,7 @@ import sharp from 'sharp';
 import { tf } from '../src/engine/tf.js';
 import { selectBackend } from '../src/engine/backend.js';
 import { Rng } from '../src/engine/rng.js';
-import { loadOracle, oracleProblem } from '../src/engine/oracle.js';
+import { loadOracle, oracleProblem } from '../src/verify/oracle.js';
 import { createModel, disposeParams } from '../src/models/index.js';
 import { defaultImage } from '../src/io/scene.js';
 import { psnr, labelMultisetAccuracy } from '../src/metrics/index.js';

@@ -6,7 +6,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { makeTempDir, removeDir, writeMnistDir } from './helpers/data-files.js';
-import { cellKey, expandCells, parseMatrixConfig } from '../src/matrix/config.js';
+import { cellKey, expandCells, parseMatrixConfig } from '../src/experiments/matrix/config.js';
 
 const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 

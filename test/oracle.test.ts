@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { tf } from '../src/engine/tf.js';
-import { compareWithOracle, loadOracle, packageRoot } from '../src/engine/oracle.js';
+import { compareWithOracle, loadOracle, packageRoot } from '../src/verify/oracle.js';
 
 const shared = path.resolve(packageRoot(), '..', 'shared', 'fixtures');
 const fixture = (b: number): string => path.join(shared, `dlg-lenet-oracle-b${b}.json`);
@@ -39,7 +39,7 @@ for (const backend of ['cpu', 'wasm']) {
 
 test('the shipped oracle copies are the shared fixtures', { skip: !existsSync(fixture(1)) && 'no ../shared/fixtures' }, () => {
   for (const b of [1, 4]) {
-    const shipped = gunzipSync(readFileSync(path.join(packageRoot(), 'src', 'engine', 'oracle', `dlg-lenet-oracle-b${b}.json.gz`)));
+    const shipped = gunzipSync(readFileSync(path.join(packageRoot(), 'src', 'verify', 'oracle', `dlg-lenet-oracle-b${b}.json.gz`)));
     assert.ok(shipped.equals(readFileSync(fixture(b))), `b${b} differs`);
   }
 });

@@ -8,7 +8,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/engine/tf.js';
-import { runCheck, type CheckCase, type CheckInput } from '../src/engine/gradcheck.js';
+import { runCheck, type CheckCase, type CheckInput } from '../src/verify/gradcheck.js';
 import { conv2DBackpropFilter, conv2DBackpropInput } from '../src/engine/kernel-ops.js';
 import { withStockGradients } from '../src/engine/gradients/index.js';
 import { softCrossEntropy } from '../src/engine/ops.js';

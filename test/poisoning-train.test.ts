@@ -19,7 +19,7 @@ import { generateSynthetic } from '../datasets/synthetic.js';
 import { partition } from '../src/fl/partition.js';
 import { fedavg } from '../src/fl/algorithms.js';
 import { NonFiniteUpdateError, runFederated } from '../src/fl/harness.js';
-import { behaviourFromCraft, chooseByzantine, harnessAggregator } from '../src/fl/poisoning.js';
+import { behaviourFromCraft, chooseByzantine, harnessAggregator } from '../src/experiments/poisoning.js';
 import { buildAggregator } from '../defenses/aggregation/index.js';
 import { buildAttack } from '../attacks/poisoning/index.js';
 import type { ClientBehaviour, Params, RoundContext, RoundMetrics } from '../src/fl/types.js';

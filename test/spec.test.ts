@@ -5,8 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalSpec, describeRegistry, formatSpec, parseSpec, SpecError, type Registry } from '../src/spec.js';
-import { isUserError } from '../src/cli/errors.js';
+import { canonicalSpec, describeRegistry, formatSpec, parseSpec, SpecError, type Registry } from '../src/core/spec.js';
+import { isUserError } from '../src/core/errors.js';
 import { aggregationRegistry, buildAggregator, describeAggregators } from '../defenses/aggregation/index.js';
 import { buildAttack, describePoisoning, poisoningRegistry } from '../attacks/poisoning/index.js';
 

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { tf } from '../src/engine/tf.js';
 import { startWebgpu } from '../src/engine/webgpu.js';
 import { readFlat } from '../src/engine/read.js';
-import { loadOracle, oracleProblem } from '../src/engine/oracle.js';
+import { loadOracle, oracleProblem } from '../src/verify/oracle.js';
 import { disposeParams } from '../src/models/index.js';
 import { runChecks } from '../src/cli/commands/check.js';
 import { dlg } from '../attacks/leakage/index.js';

@@ -22,7 +22,7 @@ import { tf } from '../../src/engine/tf.js';
 import { readValues } from '../../src/engine/read.js';
 import type { Model } from '../../src/models/index.js';
 import { getLeakageAttack } from './index.js';
-import { THREAD_BACKENDS, WORKER_URL, type AttackRun, type ModelSpec, type RestartJob, type RestartOutcome, type RunOptions, type StepInfo } from './run.js';
+import { THREAD_BACKENDS, WORKER_URL, type AttackRun, type ModelSpec, type RestartJob, type RestartOutcome, type RunOptions, type StepInfo } from './restarts.js';
 import { ConfigError, type LeakageAttack, type Observation, type Params } from './types.js';
 
 /** One tensor as plain data. */

@@ -13,6 +13,7 @@
  * the returned point (the only quality signal an attacker has, used to choose between restarts), and the
  * optimisation trace.
  */
+import { UserError } from '../../src/core/errors.js';
 import { tf } from '../../src/engine/tf.js';
 import type { Model, Params } from '../../src/models/index.js';
 import type { Observation as FlObservation } from '../../src/fl/types.js';
@@ -116,7 +117,7 @@ export interface LeakageAttack {
  * A setting the attack cannot honour (batch too large, an update without a learning rate, unknown
  * attack...). The CLI shows it as one line (the class name is one of its user-error names).
  */
-export class ConfigError extends Error {}
+export class ConfigError extends UserError {}
 
 /**
  * The observation as a gradient ∇θ L. For an update θ' − θ after `localSteps` SGD steps at rate `lr`,

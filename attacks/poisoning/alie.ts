@@ -19,7 +19,7 @@
  *
  * Φ⁻¹ is Acklam's rational approximation (relative error < 1.15e-9 over (0, 1)).
  */
-import { canonicalSpec, type ComponentDecl } from '../../src/spec.js';
+import { canonicalSpec, type ComponentDecl } from '../../src/core/spec.js';
 import { AttackError, requireHonest, type CraftContext, type MaliciousCraft } from './types.js';
 
 export const alieDecl: ComponentDecl = {

@@ -11,7 +11,7 @@
  *
  * Example: gaussian:sigma=100 → every coordinate an independent draw of N(0, 100²).
  */
-import { canonicalSpec, type ComponentDecl } from '../../src/spec.js';
+import { canonicalSpec, type ComponentDecl } from '../../src/core/spec.js';
 import { updateDim, type CraftContext, type MaliciousCraft } from './types.js';
 
 export const gaussianDecl: ComponentDecl = {

@@ -12,7 +12,7 @@
  * | label-flip        | no                  | yes                | yes          |
  * | model-replacement | no                  | yes                | yes (trigger)|
  */
-import { describeRegistry, parseSpec, SpecError, type Registry } from '../../src/spec.js';
+import { describeRegistry, parseSpec, SpecError, type Registry } from '../../src/core/spec.js';
 import { Alie, alieDecl } from './alie.js';
 import { Gaussian, gaussianDecl } from './gaussian.js';
 import { Ipm, ipmDecl } from './ipm.js';

@@ -11,7 +11,7 @@
  *
  * Example: honest [1, 2] and [3, 4], ε = 0.5 → −0.5 · [2, 3] = [−1, −1.5].
  */
-import { canonicalSpec, type ComponentDecl } from '../../src/spec.js';
+import { canonicalSpec, type ComponentDecl } from '../../src/core/spec.js';
 import { requireHonest, type CraftContext, type MaliciousCraft } from './types.js';
 
 export const ipmDecl: ComponentDecl = {

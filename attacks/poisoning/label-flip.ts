@@ -15,7 +15,7 @@
  * Example: C = 10, reverse: labels [0, 3, 9] → [9, 6, 0].
  */
 import type { Rng } from '../../src/engine/rng.js';
-import { canonicalSpec, type ComponentDecl, type ParamValue } from '../../src/spec.js';
+import { canonicalSpec, type ComponentDecl, type ParamValue } from '../../src/core/spec.js';
 import { AttackError, requireOwnUpdate, type CraftContext, type LocalSamples, type MaliciousCraft } from './types.js';
 
 export const labelFlipDecl: ComponentDecl = {

@@ -23,7 +23,7 @@
  * Example: 10 clients, η = 1 → the backdoored update is multiplied by 10.
  */
 import type { Rng } from '../../src/engine/rng.js';
-import { canonicalSpec, type ComponentDecl, type ParamValue } from '../../src/spec.js';
+import { canonicalSpec, type ComponentDecl, type ParamValue } from '../../src/core/spec.js';
 import { AttackError, requireOwnUpdate, type CraftContext, type LocalSamples, type MaliciousCraft } from './types.js';
 
 export type TriggerPattern = 'square' | 'plus';

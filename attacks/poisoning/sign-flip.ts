@@ -12,7 +12,7 @@
  *
  * ByzFL's SignFlipping sends −mean(honest updates) instead (omniscient): that is `ipm:eps=1`.
  */
-import { canonicalSpec, type ComponentDecl } from '../../src/spec.js';
+import { canonicalSpec, type ComponentDecl } from '../../src/core/spec.js';
 import { requireOwnUpdate, type CraftContext, type MaliciousCraft } from './types.js';
 
 export const signFlipDecl: ComponentDecl = {

@@ -9,9 +9,9 @@
  * Updates are flattened (`flatten` in defenses/aggregation/vectors.ts) deltas: what the client sends,
  * which the server aggregates and adds (times its learning rate η) to the global model.
  */
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import type { Rng } from '../../src/engine/rng.js';
-import type { ParamValue } from '../../src/spec.js';
+import type { ParamValue } from '../../src/core/spec.js';
 
 /** What a malicious client knows when it crafts its update in one round. */
 export interface CraftContext {

@@ -3,8 +3,8 @@
  * types.ts), run the rule on the rest with f' = max(0, f − dropped), record what happened, and refuse
  * to return a non-finite vector. A rule only implements `run`.
  */
-import type { ParamValue } from '../../src/spec.js';
-import { canonicalSpec, SpecError } from '../../src/spec.js';
+import type { ParamValue } from '../../src/core/spec.js';
+import { canonicalSpec, SpecError } from '../../src/core/spec.js';
 import { AggregatorError, type AggregationInfo, type Aggregator, type BuildContext } from './types.js';
 import { assertFiniteOutput, checkStack, dropNonFinite } from './vectors.js';
 

@@ -16,7 +16,7 @@
  * The next aggregator sees ⌈n/s⌉ updates, still with f Byzantine at most (each Byzantine update
  * contaminates one bucket): its precondition applies to ⌈n/s⌉.
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { Rng } from '../../src/engine/rng.js';
 import { canonicalName } from './base.js';
 import type { PreAggregator, Stack } from './types.js';

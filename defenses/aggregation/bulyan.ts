@@ -17,7 +17,7 @@
  * FLPoison averages θ (not β) values around the median; this follows the paper. Non-finite updates are
  * dropped first (f' = max(0, f − dropped)).
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { afterDrop, BaseAggregator, canonicalName, effectiveF, type RunResult } from './base.js';
 import { argmin, fParam, krumScores } from './krum.js';
 import { AggregatorError } from './types.js';

@@ -17,7 +17,7 @@
  *
  * One update moves each step by at most τ/n. Non-finite updates are dropped first.
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { BaseAggregator, canonicalName, type RunResult } from './base.js';
 import { sqDist } from './vectors.js';
 

@@ -8,7 +8,7 @@
  * Example: clip:bound=1 maps [3,4] to [0.6,0.8] and leaves [0,0.5] as is; `clip:bound=5+median`
  * clips, then takes the coordinate-wise median.
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { canonicalName } from './base.js';
 import type { PreAggregator, Stack } from './types.js';
 import { clipToNorm } from './vectors.js';

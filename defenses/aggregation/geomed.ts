@@ -21,7 +21,7 @@
  *
  * Breakdown point 1/2. Non-finite updates are dropped first. Cost per step: 2·n·d.
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { BaseAggregator, canonicalName, normalisedWeights, type RunResult } from './base.js';
 import { coordinateMedian } from './median.js';
 import { sqDist, weightedMean64 } from './vectors.js';

@@ -9,7 +9,7 @@
  * `clip`) followed by exactly one aggregator. Chains drop non-finite updates once, up front, and hand
  * the reduced f on to every step (see types.ts).
  */
-import { describeRegistry, parseSpec, SpecError, type ParsedComponent, type ParamValue, type Registry } from '../../src/spec.js';
+import { describeRegistry, parseSpec, SpecError, type ParsedComponent, type ParamValue, type Registry } from '../../src/core/spec.js';
 import { BaseAggregator, resolveF } from './base.js';
 import { Bucketing, bucketingDecl } from './bucketing.js';
 import { Bulyan, bulyanDecl } from './bulyan.js';

@@ -15,7 +15,7 @@
  * Non-finite updates are dropped first (f' = max(0, f − dropped)). Cost: n(n−1)/2 squared distances
  * of length d, in float64.
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { afterDrop, BaseAggregator, canonicalName, effectiveF, type RunResult } from './base.js';
 import { AggregatorError } from './types.js';
 import { pairwiseSqDistances, selectKth } from './vectors.js';

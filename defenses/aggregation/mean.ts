@@ -12,7 +12,7 @@
  * `CorruptUpdateError` naming the clients (never a silent NaN model); call `findCorruptUpdates` first
  * to stop cleanly.
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { BaseAggregator, normalisedWeights, type RunResult } from './base.js';
 import { CorruptUpdateError } from './types.js';
 import { assertFiniteOutput, checkStack, describeCorrupt, findCorruptUpdates, weightedMean } from './vectors.js';

@@ -13,7 +13,7 @@
  * Robust to fewer than n/2 arbitrary updates per coordinate. Non-finite updates are dropped first.
  * Cost: O(n·d) (a quickselect of n values per coordinate).
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { BaseAggregator, type RunResult } from './base.js';
 import { coordinateWise, medianOf } from './vectors.js';
 

@@ -15,7 +15,7 @@
  * Scores are computed once (not iteratively, unlike Bulyan's selection). Non-finite updates are
  * dropped first (f' = max(0, f − dropped)).
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { BaseAggregator, canonicalName, effectiveF, type RunResult } from './base.js';
 import { fParam, krumScores, requireKrumClients } from './krum.js';
 import { AggregatorError } from './types.js';

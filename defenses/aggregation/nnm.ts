@@ -13,7 +13,7 @@
  * Non-finite updates are dropped before (f' = max(0, f − dropped)). Cost: n² distances plus n(n−f)
  * vector additions, O(n²·d).
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { afterDrop, canonicalName, effectiveF } from './base.js';
 import { fParam } from './krum.js';
 import { AggregatorError, type PreAggregator, type Stack } from './types.js';

@@ -16,7 +16,7 @@
  * In a chain (`norm-clip:bound=5+median`) it acts as the `clip` pre-aggregator (noise must be 0 there).
  * Non-finite updates are dropped first.
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { Rng } from '../../src/engine/rng.js';
 import { BaseAggregator, canonicalName, normalisedWeights, type RunResult } from './base.js';
 import { clipToNorm, weightedMean } from './vectors.js';

@@ -18,7 +18,7 @@
  *
  * Non-finite updates are dropped first; with `f`, b = max(0, f − dropped).
  */
-import type { ComponentDecl } from '../../src/spec.js';
+import type { ComponentDecl } from '../../src/core/spec.js';
 import { afterDrop, BaseAggregator, canonicalName, effectiveF, type RunResult } from './base.js';
 import { AggregatorError } from './types.js';
 import { coordinateWise, trimmedMeanOf } from './vectors.js';

@@ -21,8 +21,8 @@
  * Bulyan, the geometric median, clipping and centered clipping bound their influence; `mean` does not,
  * and `findCorruptUpdates(updates, { maxNorm })` lets the harness flag them.
  */
-import { UserError } from '../../src/cli/errors.js';
-import type { ParamValue } from '../../src/spec.js';
+import { UserError } from '../../src/core/errors.js';
+import type { ParamValue } from '../../src/core/spec.js';
 
 /** What one call to `aggregate` did, for logs and reports. Indices refer to the input stack. */
 export interface AggregationInfo {

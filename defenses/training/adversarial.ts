@@ -13,7 +13,7 @@
  */
 import { tf } from '../../src/engine/tf.js';
 import { softCrossEntropy } from '../../src/engine/ops.js';
-import { describeRegistry, parseSpec, type ComponentDecl, type Registry } from '../../src/spec.js';
+import { describeRegistry, parseSpec, type ComponentDecl, type Registry } from '../../src/core/spec.js';
 import type { Model, Params } from '../../src/models/index.js';
 
 export interface AdversarialOptions {

@@ -10,7 +10,7 @@
  * what the server observes, unlike server-side aggregation.
  */
 import { tf } from '../../src/engine/tf.js';
-import { parseSpec, type ComponentDecl, type Registry } from '../../src/spec.js';
+import { parseSpec, type ComponentDecl, type Registry } from '../../src/core/spec.js';
 import type { Params, TransformContext, UpdateTransform } from '../../src/fl/types.js';
 
 export interface ClipNoiseOptions {

@@ -5,7 +5,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { isUserError } from './errors.js';
+import { isUserError } from '../core/errors.js';
 import { checkCommand } from './commands/check.js';
 import { trainCommand } from './commands/train.js';
 import { leakCommand } from './commands/leak.js';

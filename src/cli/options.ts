@@ -4,7 +4,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { Argv } from 'yargs';
 import { BACKEND_NAMES } from '../engine/backend.js';
-import { UserError } from './errors.js';
+import { UserError } from '../core/errors.js';
 
 export interface CommonArgs {
   seed: number;

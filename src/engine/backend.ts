@@ -8,6 +8,7 @@
  *   5. cpu (plain JavaScript).
  * An explicitly requested backend that cannot start is an error (BackendError), never a silent fallback.
  */
+import { UserError } from '../core/errors.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -17,7 +18,7 @@ import { registerKernelFixes } from './kernels/index.js';
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-export class BackendError extends Error {}
+export class BackendError extends UserError {}
 
 export interface BackendChoice {
   /** The tfjs backend now active: 'tensorflow', 'webgpu', 'wasm' or 'cpu'. */

@@ -26,11 +26,12 @@
  */
 import { tf } from '../engine/tf.js';
 import { Rng } from '../engine/rng.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Dataset } from '../../datasets/types.js';
 import { createModel, disposeParams, type Model, type ModelOptions, type Params } from '../models/index.js';
 import { CheckpointError, loadCheckpointParams, readCheckpointState, saveCheckpoint } from './checkpoint.js';
-import { Client, ClientWorkerPool, dataTensors, disposeData, makeClients, type DataTensors } from './client.js';
+import { Client, dataTensors, disposeData, makeClients, type DataTensors } from './client.js';
+import { ClientWorkerPool } from './client-worker.js';
 import { ALGORITHM_NAMES } from './algorithms.js';
 import { evaluate } from './evaluate.js';
 import { meanAggregator, sampleClients, Server } from './server.js';

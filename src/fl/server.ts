@@ -13,7 +13,7 @@
  * Robust aggregators (defenses/aggregation/) implement the same {@link Aggregator} interface.
  */
 import { tf } from '../engine/tf.js';
-import { flatten } from '../../defenses/aggregation/vectors.js';
+import { flatten } from './flat.js';
 import type { Rng } from '../engine/rng.js';
 import { disposeParams, type Params } from '../models/index.js';
 import type { Aggregator, Strategy } from './types.js';

@@ -10,12 +10,13 @@
  * - {@link imageGrid}: a labelled grid of tiles (captions under each tile, optional row labels and
  *   title), text drawn as an SVG overlay that librsvg renders (DejaVu Sans when installed).
  */
+import { UserError } from '../core/errors.js';
 import * as fsp from 'node:fs/promises';
 import sharp from 'sharp';
 import { writeFileAtomic } from './atomic.js';
 
 /** A file that is missing, unreadable or not a decodable image. `file` names it. */
-export class ImageError extends Error {
+export class ImageError extends UserError {
   readonly file: string;
   constructor(file: string, reason: string, options?: { cause?: unknown }) {
     super(`cannot load image "${file}": ${reason}`, options);

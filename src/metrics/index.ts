@@ -13,3 +13,4 @@ export {
   type MatchScore,
   type MatchOptions,
 } from './matching.js';
+export * from './reconstruction.js';

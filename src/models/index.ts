@@ -1,4 +1,5 @@
 /** The model registry: `createModel(name, options)`. */
+import { UserError } from '../core/errors.js';
 import { tf } from '../engine/tf.js';
 import { cnn } from './cnn.js';
 import { convnet } from './convnet.js';
@@ -17,7 +18,7 @@ const MODELS: Record<string, { make: (o: ModelOptions) => Model; about: string }
 
 export const MODEL_NAMES = Object.keys(MODELS);
 
-export class ModelError extends Error {}
+export class ModelError extends UserError {}
 
 export function createModel(name: string, opts: ModelOptions): Model {
   const m = MODELS[name];

@@ -26,7 +26,7 @@ import { dlgObjective, paramGradients } from '../../../attacks/leakage/objective
 import { oneHot } from '../../engine/ops.js';
 import { readFlat } from '../../engine/read.js';
 import { Rng } from '../../engine/rng.js';
-import { loadOracle, oracleProblem, packageRoot } from '../../engine/oracle.js';
+import { loadOracle, oracleProblem, packageRoot } from '../../verify/oracle.js';
 import { dlg } from '../../../attacks/leakage/index.js';
 import { disposeObservation, victimObservation } from '../../../attacks/leakage/run.js';
 import { psnr } from '../../metrics/index.js';
@@ -38,7 +38,7 @@ import { generateSynthetic } from '../../../datasets/synthetic.js';
 import { writeJsonAtomic } from '../../io/atomic.js';
 import { markdownTable, writeReport } from '../../io/report.js';
 import { outDir, withCommonOptions, type CommonArgs } from '../options.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../core/errors.js';
 
 /** PyTorch 1.13 CPU, 1 thread, this machine type: ms per DLG objective+gradient (references.md). */
 export const TORCH_DLG_MS: Record<number, number> = { 1: 1.6, 4: 3.3, 8: 5.3 };

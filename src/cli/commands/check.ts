@@ -7,9 +7,9 @@
 import type { Argv } from 'yargs';
 import { tf } from '../../engine/tf.js';
 import { describeChoice, selectBackend } from '../../engine/backend.js';
-import { standardCases } from '../../engine/checks.js';
-import { runCheck, type CheckResult } from '../../engine/gradcheck.js';
-import { compareWithOracle, loadOracle, type OracleComparison } from '../../engine/oracle.js';
+import { standardCases } from '../../verify/checks.js';
+import { runCheck, type CheckResult } from '../../verify/gradcheck.js';
+import { compareWithOracle, loadOracle, type OracleComparison } from '../../verify/oracle.js';
 import { withCommonOptions, type CommonArgs } from '../options.js';
 
 export interface CheckReport {

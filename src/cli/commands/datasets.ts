@@ -21,7 +21,7 @@ export function datasetsCommand(y: Argv): Argv {
       }
       return;
     }
-    if (a.name === undefined) throw new (await import('../errors.js')).UserError('datasets download needs a dataset name (see `fedattack datasets list`)');
+    if (a.name === undefined) throw new (await import('../../core/errors.js')).UserError('datasets download needs a dataset name (see `fedattack datasets list`)');
     const dir = a.dataDir ?? defaultDataDir();
     const r = await downloadDataset(a.name, dir, {
       baseUrl: a.baseUrl, force: a.force, log: (m) => process.stderr.write(`${m}\n`),

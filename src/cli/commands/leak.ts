@@ -42,7 +42,7 @@ import {
 } from '../../../attacks/leakage/run.js';
 import type { WireOptions } from '../../../attacks/leakage/parallel.js';
 import { outDir, requireNumber, withCommonOptions, type CommonArgs } from '../options.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../core/errors.js';
 
 export interface LeakArgs extends CommonArgs {
   image?: string[];

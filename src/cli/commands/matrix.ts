@@ -24,11 +24,11 @@ import { describeAggregators } from '../../../defenses/aggregation/index.js';
 import { describeClientDefenses } from '../../../defenses/training/adversarial.js';
 import { LEAKAGE_ATTACK_NAMES } from '../../../attacks/leakage/index.js';
 import { parseJson, writeJsonAtomic } from '../../io/atomic.js';
-import { checkDataset, type CellResult } from '../../matrix/cell.js';
-import { expandCells, MATRIX_DEFAULTS, parseMatrixConfig, type Cell, type CellSettings } from '../../matrix/config.js';
-import { writeMatrixReport } from '../../matrix/report.js';
+import { checkDataset, type CellResult } from '../../experiments/matrix/cell.js';
+import { expandCells, MATRIX_DEFAULTS, parseMatrixConfig, type Cell, type CellSettings } from '../../experiments/matrix/config.js';
+import { writeMatrixReport } from '../../experiments/matrix/report.js';
 import { loadConfigFile, outDir as defaultOutDir, requireNumber } from '../options.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../core/errors.js';
 
 interface MatrixArgs {
   config?: string;
@@ -57,7 +57,7 @@ interface MatrixFile {
   complete: boolean;
 }
 
-const WORKER = fileURLToPath(new URL('../../matrix/worker.js', import.meta.url));
+const WORKER = fileURLToPath(new URL('../../experiments/matrix/worker.js', import.meta.url));
 
 function cellLabel(s: CellSettings): string {
   const extra = [s.kind === 'poison' ? `F=${s.byzantine}` : s.kind === 'clean' && s.byzantine > 0 ? `assumed F=${s.byzantine}` : '', s.partition, `seed ${s.seed}`].filter((x) => x !== '');

@@ -32,7 +32,7 @@ import { formatPartitionSummary, partition, summarizePartition, type PartitionSp
 import { ALGORITHM_NAMES, DEFAULTS as ALGO_DEFAULTS, makeStrategy } from '../../fl/algorithms.js';
 import { clientsPerRound } from '../../fl/server.js';
 import { NonFiniteUpdateError, runFederated, RESUME_MUTABLE_KEYS } from '../../fl/harness.js';
-import { adversarialStrategy, BackdoorEvaluator, behaviourFromCraft, chooseByzantine, harnessAggregator } from '../../fl/poisoning.js';
+import { adversarialStrategy, BackdoorEvaluator, behaviourFromCraft, chooseByzantine, harnessAggregator } from '../../experiments/poisoning.js';
 import { buildAttack, describePoisoning, ModelReplacement } from '../../../attacks/poisoning/index.js';
 import { buildAggregator, describeAggregators, Mean } from '../../../defenses/aggregation/index.js';
 import { describeClientDefenses, parseAdversarial } from '../../../defenses/training/adversarial.js';
@@ -41,10 +41,10 @@ import type { Params, RoundMetrics } from '../../fl/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../io/atomic.js';
 import { linePlot } from '../../io/plot.js';
 import { writeReport, type Cell } from '../../io/report.js';
-import { leakageObserver } from '../../fl/leak-observer.js';
+import { leakageObserver } from '../../experiments/leak-observer.js';
 import { getLeakageAttack } from '../../../attacks/leakage/index.js';
 import { outDir, requireNumber, withCommonOptions, type CommonArgs } from '../options.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../core/errors.js';
 
 export const PARTITION_KINDS = ['iid', 'shards', 'dirichlet', 'natural'] as const;
 

@@ -24,7 +24,7 @@
  * Reference: PyTorch `torch/optim/adam.py` (`_single_tensor_adam`).
  */
 import { tf } from '../tf.js';
-import type { Objective, Optimizer } from './index.js';
+import type { Objective, Optimizer } from './types.js';
 import { firstOrderEvaluate } from './sgd.js';
 
 export interface AdamOptions {

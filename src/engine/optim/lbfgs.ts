@@ -40,7 +40,7 @@
  * PyTorch `torch/optim/lbfgs.py`.
  */
 import { tf } from '../tf.js';
-import type { Objective, Optimizer } from './index.js';
+import type { Objective, Optimizer } from './types.js';
 import { readFlat } from '../read.js';
 
 export interface LBFGSOptions {

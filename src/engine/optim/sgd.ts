@@ -18,7 +18,7 @@
  * This file also holds {@link firstOrderEvaluate}, the objective-evaluation helper shared with Adam.
  */
 import { tf } from '../tf.js';
-import type { Objective, Optimizer } from './index.js';
+import type { Objective, Optimizer } from './types.js';
 
 export interface SGDOptions {
   /** Learning rate, default 0.01. */

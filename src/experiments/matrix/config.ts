@@ -19,16 +19,16 @@
  * a result computed under other settings.
  */
 import { createHash } from 'node:crypto';
-import { buildAttack } from '../../attacks/poisoning/index.js';
-import { LEAKAGE_ATTACK_NAMES, getLeakageAttack } from '../../attacks/leakage/index.js';
-import { buildAggregator } from '../../defenses/aggregation/index.js';
-import { parseAdversarial } from '../../defenses/training/adversarial.js';
-import { parseClipNoise } from '../../defenses/training/clip-noise.js';
-import { canonicalDatasetName } from '../../datasets/index.js';
-import { MODEL_NAMES } from '../models/index.js';
-import { clientsPerRound } from '../fl/server.js';
-import { parseSpec, type Registry } from '../spec.js';
-import { UserError } from '../cli/errors.js';
+import { buildAttack } from '../../../attacks/poisoning/index.js';
+import { LEAKAGE_ATTACK_NAMES, getLeakageAttack } from '../../../attacks/leakage/index.js';
+import { buildAggregator } from '../../../defenses/aggregation/index.js';
+import { parseAdversarial } from '../../../defenses/training/adversarial.js';
+import { parseClipNoise } from '../../../defenses/training/clip-noise.js';
+import { canonicalDatasetName } from '../../../datasets/index.js';
+import { MODEL_NAMES } from '../../models/index.js';
+import { clientsPerRound } from '../../fl/server.js';
+import { parseSpec, type Registry } from '../../core/spec.js';
+import { UserError } from '../../core/errors.js';
 
 /** Bumped when the meaning of a cell's settings or result changes (old cells are then not reused). */
 export const CELL_VERSION = 1;

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { tf } from './tf.js';
+import { tf } from '../engine/tf.js';
 import { createModel, disposeParams, paramsFromArrays, type Model, type Params } from '../models/index.js';
 import { dlgObjective, paramGradients } from '../../attacks/leakage/objective.js';
-import { oneHot } from './ops.js';
-import { readFlat, readScalar, readValues } from './read.js';
+import { oneHot } from '../engine/ops.js';
+import { readFlat, readScalar, readValues } from '../engine/read.js';
 
 export interface OracleFixture {
   B: number;
@@ -49,7 +49,7 @@ export function packageRoot(): string {
 
 /** Loads an oracle: a plain .json file path, or the shipped copy for batch size 1 or 4. */
 export function loadOracle(which: 1 | 4 | string): OracleFixture {
-  const file = typeof which === 'string' ? which : path.join(packageRoot(), 'src', 'engine', 'oracle', `dlg-lenet-oracle-b${which}.json.gz`);
+  const file = typeof which === 'string' ? which : path.join(packageRoot(), 'src', 'verify', 'oracle', `dlg-lenet-oracle-b${which}.json.gz`);
   const raw = readFileSync(file);
   return JSON.parse((file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8')) as OracleFixture;
 }

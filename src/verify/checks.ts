@@ -4,10 +4,10 @@
  * second-order check (the DLG objective ‖∇θ L − T‖², w.r.t. input and label logits), on a tiny
  * network built around the op; then the four models end to end. See gradcheck.ts for the method.
  */
-import { tf } from './tf.js';
-import { readValues } from './read.js';
-import { Rng } from './rng.js';
-import { softCrossEntropy } from './ops.js';
+import { tf } from '../engine/tf.js';
+import { readValues } from '../engine/read.js';
+import { Rng } from '../engine/rng.js';
+import { softCrossEntropy } from '../engine/ops.js';
 import type { CheckCase, CheckInput } from './gradcheck.js';
 import { createModel, type ModelOptions } from '../models/index.js';
 

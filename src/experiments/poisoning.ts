@@ -21,10 +21,10 @@ import { backdoorTestSet, ModelReplacement } from '../../attacks/poisoning/index
 import type { Aggregator as FlatAggregator } from '../../defenses/aggregation/index.js';
 import type { Model, Params } from '../models/index.js';
 import { adversarialExamples, type AdversarialOptions } from '../../defenses/training/adversarial.js';
-import { dataTensors, disposeData, localSgd, type DataTensors } from './client.js';
-import { evaluate } from './evaluate.js';
-import { flatToParams, fromFlatAggregator, paramsToFlat } from './server.js';
-import type { Aggregator, ClientBehaviour, ClientResult, ClientTask, LocalData, RoundContext, Strategy } from './types.js';
+import { dataTensors, disposeData, localSgd, type DataTensors } from '../fl/client.js';
+import { evaluate } from '../fl/evaluate.js';
+import { flatToParams, fromFlatAggregator, paramsToFlat } from '../fl/server.js';
+import type { Aggregator, ClientBehaviour, ClientResult, ClientTask, LocalData, RoundContext, Strategy } from '../fl/types.js';
 
 /** The F malicious client indices of a run: F distinct indices of 0..K-1 drawn with the seed, ascending. */
 export function chooseByzantine(numClients: number, numByzantine: number, rng: Rng): number[] {

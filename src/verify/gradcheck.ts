@@ -7,9 +7,9 @@
  *    too noisy for finite differences, once cpu itself has passed the finite-difference check).
  * f may itself contain gradients (second-order checks: e.g. the DLG objective ‖∇θ L(x) − g‖²).
  */
-import { tf } from './tf.js';
-import { Rng } from './rng.js';
-import { readFlat, readScalar } from './read.js';
+import { tf } from '../engine/tf.js';
+import { Rng } from '../engine/rng.js';
+import { readFlat, readScalar } from '../engine/read.js';
 
 export interface CheckInput {
   name: string;

@@ -5,9 +5,9 @@
  * with PNG heatmaps, through the shared io helpers.
  */
 import path from 'node:path';
-import { heatmap } from '../io/plot.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { writeReport, type Cell as ReportCell, type ReportImage, type ReportSection } from '../io/report.js';
+import { heatmap } from '../../io/plot.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { writeReport, type Cell as ReportCell, type ReportImage, type ReportSection } from '../../io/report.js';
 import type { CellResult } from './cell.js';
 import { isBackdoor, isLeak, type GridEntry, type MatrixConfig } from './config.js';
 

@@ -16,7 +16,7 @@
  * was wrong and lists the valid options, so that `--aggregator medain` tells the user what to type.
  * `describeRegistry` prints the same declarations for `--help` and `fedattack list`.
  */
-import { UserError } from './cli/errors.js';
+import { UserError } from './errors.js';
 
 export type ParamType = 'number' | 'int' | 'boolean' | 'string';
 export type ParamValue = number | boolean | string;

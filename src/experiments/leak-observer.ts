@@ -16,7 +16,7 @@ import { runAttack, scoreReconstruction } from '../../attacks/leakage/run.js';
 import type { Dataset } from '../../datasets/index.js';
 import { imageGrid } from '../io/image.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { Observation, ObservationTruth, Observer } from './types.js';
+import type { Observation, ObservationTruth, Observer } from '../fl/types.js';
 
 export interface LeakObserverOptions {
   attack: string;

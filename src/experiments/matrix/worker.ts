@@ -4,7 +4,7 @@
  * {type:'failed', key, message, userError}. Every cell is a function of its settings alone, so which
  * worker runs it does not change its result.
  */
-import { isUserError } from '../cli/errors.js';
+import { isUserError } from '../../core/errors.js';
 import { runCell } from './cell.js';
 import type { CellSettings } from './config.js';
 

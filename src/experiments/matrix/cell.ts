@@ -16,26 +16,26 @@
  *   (adversarial examples, clipping + noise); the aggregator only acts after the observation.
  */
 import path from 'node:path';
-import { tf } from '../engine/tf.js';
-import { selectBackend } from '../engine/backend.js';
-import { Rng } from '../engine/rng.js';
-import { createModel } from '../models/index.js';
-import { loadDataset, resolveDatasetDir, type DatasetSplit, type LoadOptions } from '../../datasets/index.js';
+import { tf } from '../../engine/tf.js';
+import { selectBackend } from '../../engine/backend.js';
+import { Rng } from '../../engine/rng.js';
+import { createModel } from '../../models/index.js';
+import { loadDataset, resolveDatasetDir, type DatasetSplit, type LoadOptions } from '../../../datasets/index.js';
 import { existsSync } from 'node:fs';
-import { partition, type PartitionSpec } from '../fl/partition.js';
-import { makeStrategy } from '../fl/algorithms.js';
-import { NonFiniteUpdateError, runFederated } from '../fl/harness.js';
-import { adversarialStrategy, BackdoorEvaluator, behaviourFromCraft, chooseByzantine, harnessAggregator } from '../fl/poisoning.js';
-import { leakageObserver, type LeakRecord } from '../fl/leak-observer.js';
-import { buildAttack, ModelReplacement } from '../../attacks/poisoning/index.js';
-import { buildAggregator, Mean } from '../../defenses/aggregation/index.js';
-import { parseAdversarial } from '../../defenses/training/adversarial.js';
-import { clipNoiseTransform, parseClipNoise } from '../../defenses/training/clip-noise.js';
-import { parseSpec } from '../spec.js';
-import type { RoundMetrics, UpdateTransform } from '../fl/types.js';
-import { dataTensors, disposeData, type DataTensors } from '../fl/client.js';
-import { evaluate } from '../fl/evaluate.js';
-import type { Dataset } from '../../datasets/index.js';
+import { partition, type PartitionSpec } from '../../fl/partition.js';
+import { makeStrategy } from '../../fl/algorithms.js';
+import { NonFiniteUpdateError, runFederated } from '../../fl/harness.js';
+import { adversarialStrategy, BackdoorEvaluator, behaviourFromCraft, chooseByzantine, harnessAggregator } from '../poisoning.js';
+import { leakageObserver, type LeakRecord } from '../leak-observer.js';
+import { buildAttack, ModelReplacement } from '../../../attacks/poisoning/index.js';
+import { buildAggregator, Mean } from '../../../defenses/aggregation/index.js';
+import { parseAdversarial } from '../../../defenses/training/adversarial.js';
+import { clipNoiseTransform, parseClipNoise } from '../../../defenses/training/clip-noise.js';
+import { parseSpec } from '../../core/spec.js';
+import type { RoundMetrics, UpdateTransform } from '../../fl/types.js';
+import { dataTensors, disposeData, type DataTensors } from '../../fl/client.js';
+import { evaluate } from '../../fl/evaluate.js';
+import type { Dataset } from '../../../datasets/index.js';
 import { clientDefenseKind, leakName, partitionRegistry, type CellSettings } from './config.js';
 
 export interface CellRound {
