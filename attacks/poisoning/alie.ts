@@ -19,15 +19,16 @@
  *
  * Φ⁻¹ is Acklam's rational approximation (relative error < 1.15e-9 over (0, 1)).
  */
-import { canonicalSpec, type ComponentDecl } from '../../src/core/spec.js';
-import { AttackError, requireHonest, type CraftContext, type MaliciousCraft } from './types.js';
+import { canonicalSpec } from '../../src/core/spec.js';
+import { AttackError, requireHonest, type CraftContext, type MaliciousCraft, type PoisoningComponent } from './types.js';
 
-export const alieDecl: ComponentDecl = {
+export const alieComponent: PoisoningComponent = {
   name: 'alie',
   summary: 'send mean - z*std of the honest updates, z from n and f (Baruch et al. 2019; omniscient)',
   params: {
     z: { type: 'number', defaultText: 'z_max = PhiInverse((n - s)/n), s = floor(n/2+1) - f', description: 'factor of the per-coordinate std' },
   },
+  build: (v) => new Alie(v['z'] as number | undefined),
 };
 
 // Acklam's coefficients.
@@ -97,7 +98,7 @@ export class Alie implements MaliciousCraft {
   lastZ: number | undefined;
 
   constructor(readonly z?: number) {
-    this.name = canonicalSpec(alieDecl, { z });
+    this.name = canonicalSpec(alieComponent, { z });
     this.params = z === undefined ? {} : { z };
   }
 

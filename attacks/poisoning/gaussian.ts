@@ -11,16 +11,17 @@
  *
  * Example: gaussian:sigma=100 → every coordinate an independent draw of N(0, 100²).
  */
-import { canonicalSpec, type ComponentDecl } from '../../src/core/spec.js';
-import { updateDim, type CraftContext, type MaliciousCraft } from './types.js';
+import { canonicalSpec } from '../../src/core/spec.js';
+import { updateDim, type CraftContext, type MaliciousCraft, type PoisoningComponent } from './types.js';
 
-export const gaussianDecl: ComponentDecl = {
+export const gaussianComponent: PoisoningComponent = {
   name: 'gaussian',
   summary: 'send N(mu, sigma^2) noise in every coordinate (Blanchard et al. 2017)',
   params: {
     sigma: { type: 'number', min: 0, default: 1, description: 'standard deviation of every coordinate' },
     mu: { type: 'number', default: 0, description: 'mean of every coordinate' },
   },
+  build: (v) => new Gaussian(v['sigma'] as number, v['mu'] as number),
 };
 
 export class Gaussian implements MaliciousCraft {
@@ -33,7 +34,7 @@ export class Gaussian implements MaliciousCraft {
     readonly sigma = 1,
     readonly mu = 0,
   ) {
-    this.name = canonicalSpec(gaussianDecl, { sigma, mu });
+    this.name = canonicalSpec(gaussianComponent, { sigma, mu });
     this.params = { sigma, mu };
   }
 

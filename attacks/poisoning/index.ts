@@ -11,82 +11,69 @@
  * | ipm               | yes                 | no                 | no           |
  * | label-flip        | no                  | yes                | yes          |
  * | model-replacement | no                  | yes                | yes (trigger)|
+ *
+ * model-replacement is a backdoor: the built attack carries `backdoor` (see `isBackdoor`).
  */
-import { describeRegistry, parseSpec, SpecError, type Registry } from '../../src/core/spec.js';
-import { Alie, alieDecl } from './alie.js';
-import { Gaussian, gaussianDecl } from './gaussian.js';
-import { Ipm, ipmDecl } from './ipm.js';
-import { LabelFlip, labelFlipDecl } from './label-flip.js';
-import { ModelReplacement, modelReplacementDecl, type TriggerPattern, type TriggerPosition } from './model-replacement.js';
-import { SignFlip, signFlipDecl } from './sign-flip.js';
-import type { MaliciousCraft } from './types.js';
+import { ComponentRegistry } from '../../src/core/registry.js';
+import { alieComponent } from './alie.js';
+import { gaussianComponent } from './gaussian.js';
+import { ipmComponent } from './ipm.js';
+import { labelFlipComponent } from './label-flip.js';
+import { modelReplacementComponent } from './model-replacement.js';
+import { signFlipComponent } from './sign-flip.js';
+import type { MaliciousCraft, PoisoningComponent } from './types.js';
 
 export * from './types.js';
 export { Alie, alieZ, alieVector, inverseNormalCdf } from './alie.js';
 export { Gaussian } from './gaussian.js';
 export { Ipm, ipmVector } from './ipm.js';
 export { LabelFlip, labelMap, flipLabels, reverseLabel, type LabelFlipOptions } from './label-flip.js';
-export {
-  ModelReplacement,
-  applyTrigger,
-  backdoorTestSet,
-  scaleForReplacement,
-  triggerPixels,
-  type ModelReplacementOptions,
-  type Trigger,
-  type TriggerPattern,
-  type TriggerPosition,
-} from './model-replacement.js';
+export { ModelReplacement, applyTrigger, backdoorTestSet, scaleForReplacement, triggerPixels, type ModelReplacementOptions } from './model-replacement.js';
 export { SignFlip, signFlip } from './sign-flip.js';
+export { alieComponent, gaussianComponent, ipmComponent, labelFlipComponent, modelReplacementComponent, signFlipComponent };
 
-/** Every poisoning attack, for parseSpec and listings. */
-export const poisoningRegistry: Registry = {
-  kind: 'attack',
-  components: [signFlipDecl, gaussianDecl, alieDecl, ipmDecl, labelFlipDecl, modelReplacementDecl],
+/** Every poisoning attack by name (process-wide: see ComponentRegistry.shared); built-ins first. */
+export const poisoningRegistry = ComponentRegistry.shared<MaliciousCraft, void, PoisoningComponent>('attack', {
   example: 'gaussian:sigma=100, sign-flip:scale=10, alie, ipm:eps=0.5',
-};
+});
 
-export const POISONING_NAMES: readonly string[] = poisoningRegistry.components.map((c) => c.name);
-
-/** Listing for --help and `fedattack list`. */
-export function describePoisoning(): string {
-  return describeRegistry(poisoningRegistry);
+for (const c of [signFlipComponent, gaussianComponent, alieComponent, ipmComponent, labelFlipComponent, modelReplacementComponent]) {
+  poisoningRegistry.registerBuiltin(c);
 }
 
-/** Build a malicious-client behaviour from its spec; throws SpecError on a bad spec. */
+/**
+ * Adds a poisoning attack usable in every `--attack` spec, matrix row and config. RegistryError on a
+ * taken name or a malformed component.
+ *
+ * ```ts
+ * registerPoisoningAttack({ name: 'zero', summary: 'send zeros', params: {},
+ *   build: () => ({ name: 'zero', params: {}, seesHonestUpdates: false, needsOwnUpdate: false,
+ *                   craft: (ctx) => new Float32Array(ctx.dim ?? ctx.globalParams!.length) }) });
+ * ```
+ */
+export function registerPoisoningAttack(component: PoisoningComponent): PoisoningComponent {
+  return poisoningRegistry.register(component);
+}
+
+/** Removes a registered poisoning attack (tests, plug-ins replacing their own); true if it was there. */
+export function unregisterPoisoningAttack(name: string): boolean {
+  return poisoningRegistry.unregister(name);
+}
+
+/** Names of every poisoning attack, built-in and registered, in registration order. */
+export function poisoningAttackNames(): string[] {
+  return poisoningRegistry.names();
+}
+
+/** @deprecated The built-in attacks only; use {@link poisoningAttackNames}, which sees registered ones. */
+export const POISONING_NAMES: readonly string[] = poisoningAttackNames();
+
+/** Listing for --help and `fedattack list`: every registered poisoning attack. */
+export function describePoisoning(): string {
+  return poisoningRegistry.describe();
+}
+
+/** Build a malicious-client behaviour from its spec (`name:k=v,...`); throws SpecError on a bad spec. */
 export function buildAttack(text: string): MaliciousCraft {
-  const [p] = parseSpec(text, poisoningRegistry);
-  const v = p!.values;
-  switch (p!.name) {
-    case 'sign-flip':
-      return new SignFlip(v['scale'] as number);
-    case 'gaussian':
-      return new Gaussian(v['sigma'] as number, v['mu'] as number);
-    case 'alie':
-      return new Alie(v['z'] as number | undefined);
-    case 'ipm':
-      return new Ipm(v['eps'] as number);
-    case 'label-flip':
-      return new LabelFlip(
-        { mode: v['mode'] as 'reverse' | 'targeted', source: v['source'] as number, target: v['target'] as number },
-        v['fraction'] as number,
-      );
-    case 'model-replacement': {
-      const scale = v['scale'] as number | undefined;
-      return new ModelReplacement({
-        trigger: {
-          pattern: v['pattern'] as TriggerPattern,
-          size: v['size'] as number,
-          value: v['value'] as number,
-          position: v['position'] as TriggerPosition,
-          margin: v['margin'] as number,
-        },
-        target: v['target'] as number,
-        fraction: v['fraction'] as number,
-        ...(scale !== undefined ? { scale } : {}),
-      });
-    }
-    default:
-      throw new SpecError(`unknown attack "${p!.name}"; valid attacks: ${POISONING_NAMES.join(', ')}`);
-  }
+  return poisoningRegistry.build(text, undefined);
 }

@@ -11,15 +11,16 @@
  *
  * Example: honest [1, 2] and [3, 4], ε = 0.5 → −0.5 · [2, 3] = [−1, −1.5].
  */
-import { canonicalSpec, type ComponentDecl } from '../../src/core/spec.js';
-import { requireHonest, type CraftContext, type MaliciousCraft } from './types.js';
+import { canonicalSpec } from '../../src/core/spec.js';
+import { requireHonest, type CraftContext, type MaliciousCraft, type PoisoningComponent } from './types.js';
 
-export const ipmDecl: ComponentDecl = {
+export const ipmComponent: PoisoningComponent = {
   name: 'ipm',
   summary: 'send -eps times the mean of the honest updates (Xie et al. 2020; omniscient)',
   params: {
     eps: { type: 'number', above: 0, default: 0.1, description: 'epsilon: small slips past Krum/Bulyan, large breaks mean/median' },
   },
+  build: (v) => new Ipm(v['eps'] as number),
 };
 
 /** −ε · mean(honest), accumulated in float64. */
@@ -40,7 +41,7 @@ export class Ipm implements MaliciousCraft {
   readonly needsOwnUpdate = false;
 
   constructor(readonly eps = 0.1) {
-    this.name = canonicalSpec(ipmDecl, { eps });
+    this.name = canonicalSpec(ipmComponent, { eps });
     this.params = { eps };
   }
 

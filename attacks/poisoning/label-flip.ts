@@ -15,10 +15,10 @@
  * Example: C = 10, reverse: labels [0, 3, 9] → [9, 6, 0].
  */
 import type { Rng } from '../../src/engine/rng.js';
-import { canonicalSpec, type ComponentDecl, type ParamValue } from '../../src/core/spec.js';
-import { AttackError, requireOwnUpdate, type CraftContext, type LocalSamples, type MaliciousCraft } from './types.js';
+import { canonicalSpec, type ParamValue } from '../../src/core/spec.js';
+import { AttackError, requireOwnUpdate, type CraftContext, type LocalSamples, type MaliciousCraft, type PoisoningComponent } from './types.js';
 
-export const labelFlipDecl: ComponentDecl = {
+export const labelFlipComponent: PoisoningComponent = {
   name: 'label-flip',
   summary: 'train on flipped labels: y -> C-1-y, or source -> target (data poisoning)',
   params: {
@@ -27,6 +27,8 @@ export const labelFlipDecl: ComponentDecl = {
     target: { type: 'int', min: 0, default: 7, description: 'class it becomes in targeted mode' },
     fraction: { type: 'number', min: 0, max: 1, default: 1, description: 'fraction of local samples relabelled' },
   },
+  build: (v) =>
+    new LabelFlip({ mode: v['mode'] as 'reverse' | 'targeted', source: v['source'] as number, target: v['target'] as number }, v['fraction'] as number),
 };
 
 export interface LabelFlipOptions {
@@ -72,7 +74,7 @@ export class LabelFlip implements MaliciousCraft {
     readonly fraction = 1,
   ) {
     this.params = { mode: options.mode, source: options.source, target: options.target, fraction };
-    this.name = canonicalSpec(labelFlipDecl, this.params);
+    this.name = canonicalSpec(labelFlipComponent, this.params);
   }
 
   poisonData(data: LocalSamples, rng: Rng): LocalSamples {

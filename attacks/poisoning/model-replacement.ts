@@ -23,22 +23,15 @@
  * Example: 10 clients, η = 1 → the backdoored update is multiplied by 10.
  */
 import type { Rng } from '../../src/engine/rng.js';
-import { canonicalSpec, type ComponentDecl, type ParamValue } from '../../src/core/spec.js';
-import { AttackError, requireOwnUpdate, type CraftContext, type LocalSamples, type MaliciousCraft } from './types.js';
+import { canonicalSpec, type ParamValue } from '../../src/core/spec.js';
+import {
+  AttackError, requireOwnUpdate, type Backdoor, type CraftContext, type LocalSamples, type MaliciousCraft, type PoisoningComponent, type Trigger,
+  type TriggerPattern, type TriggerPosition,
+} from './types.js';
 
-export type TriggerPattern = 'square' | 'plus';
-export type TriggerPosition = 'bottom-right' | 'bottom-left' | 'top-right' | 'top-left';
+export type { Trigger, TriggerPattern, TriggerPosition } from './types.js';
 
-export interface Trigger {
-  pattern: TriggerPattern;
-  size: number;
-  value: number;
-  position: TriggerPosition;
-  /** Pixels between the trigger's box and the corner (default 0). */
-  margin?: number;
-}
-
-export const modelReplacementDecl: ComponentDecl = {
+export const modelReplacementComponent: PoisoningComponent = {
   name: 'model-replacement',
   summary: 'pixel-trigger backdoor boosted by n/eta to replace the global model (Bagdasaryan et al. 2020)',
   params: {
@@ -50,6 +43,21 @@ export const modelReplacementDecl: ComponentDecl = {
     margin: { type: 'int', min: 0, default: 0, description: 'pixels between the trigger and the corner' },
     fraction: { type: 'number', min: 0, max: 1, default: 0.32, description: 'fraction of local samples backdoored' },
     scale: { type: 'number', above: 0, defaultText: 'n / (serverLr · attackers in the round)', description: 'boost gamma of the update' },
+  },
+  build: (v) => {
+    const scale = v['scale'] as number | undefined;
+    return new ModelReplacement({
+      trigger: {
+        pattern: v['pattern'] as TriggerPattern,
+        size: v['size'] as number,
+        value: v['value'] as number,
+        position: v['position'] as TriggerPosition,
+        margin: v['margin'] as number,
+      },
+      target: v['target'] as number,
+      fraction: v['fraction'] as number,
+      ...(scale !== undefined ? { scale } : {}),
+    });
   },
 };
 
@@ -134,6 +142,7 @@ export class ModelReplacement implements MaliciousCraft {
   readonly target: number;
   readonly fraction: number;
   readonly scale: number | undefined;
+  readonly backdoor: Backdoor;
 
   constructor(o: ModelReplacementOptions) {
     this.trigger = o.trigger;
@@ -144,7 +153,9 @@ export class ModelReplacement implements MaliciousCraft {
     const params: Record<string, ParamValue> = { target: o.target, pattern, size, value, position, margin, fraction: o.fraction };
     if (o.scale !== undefined) params['scale'] = o.scale;
     this.params = params;
-    this.name = canonicalSpec(modelReplacementDecl, params);
+    this.name = canonicalSpec(modelReplacementComponent, params);
+    const { trigger, target } = this;
+    this.backdoor = { trigger, target, testSet: (test) => backdoorTestSet(test, trigger, target) };
   }
 
   poisonData(data: LocalSamples, rng: Rng): LocalSamples {

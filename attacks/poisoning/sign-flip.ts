@@ -12,15 +12,16 @@
  *
  * ByzFL's SignFlipping sends −mean(honest updates) instead (omniscient): that is `ipm:eps=1`.
  */
-import { canonicalSpec, type ComponentDecl } from '../../src/core/spec.js';
-import { requireOwnUpdate, type CraftContext, type MaliciousCraft } from './types.js';
+import { canonicalSpec } from '../../src/core/spec.js';
+import { requireOwnUpdate, type CraftContext, type MaliciousCraft, type PoisoningComponent } from './types.js';
 
-export const signFlipDecl: ComponentDecl = {
+export const signFlipComponent: PoisoningComponent = {
   name: 'sign-flip',
   summary: "send -scale times this client's honest update",
   params: {
     scale: { type: 'number', above: 0, default: 1, description: 'multiplier of the flipped update (10: scaled sign-flip)' },
   },
+  build: (v) => new SignFlip(v['scale'] as number),
 };
 
 /** −scale · v as a new array. */
@@ -37,7 +38,7 @@ export class SignFlip implements MaliciousCraft {
   readonly needsOwnUpdate = true;
 
   constructor(readonly scale = 1) {
-    this.name = canonicalSpec(signFlipDecl, { scale });
+    this.name = canonicalSpec(signFlipComponent, { scale });
     this.params = { scale };
   }
 

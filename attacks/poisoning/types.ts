@@ -10,6 +10,7 @@
  * which the server aggregates and adds (times its learning rate η) to the global model.
  */
 import { UserError } from '../../src/core/errors.js';
+import type { Component } from '../../src/core/registry.js';
 import type { Rng } from '../../src/engine/rng.js';
 import type { ParamValue } from '../../src/core/spec.js';
 
@@ -45,6 +46,32 @@ export interface LocalSamples {
   numClasses: number;
 }
 
+export type TriggerPattern = 'square' | 'plus';
+export type TriggerPosition = 'bottom-right' | 'bottom-left' | 'top-right' | 'top-left';
+
+/** A pixel trigger stamped into an image (a backdoor's key). */
+export interface Trigger {
+  pattern: TriggerPattern;
+  size: number;
+  value: number;
+  position: TriggerPosition;
+  /** Pixels between the trigger's box and the corner (default 0). */
+  margin?: number;
+}
+
+/**
+ * The backdoor capability of an attack: what the harness needs to score it (attack success rate =
+ * accuracy on `testSet(test)`) and to measure clean accuracy on the non-target samples.
+ */
+export interface Backdoor {
+  /** The trigger stamped into backdoored images. */
+  readonly trigger: Trigger;
+  /** The label a triggered image is meant to get. */
+  readonly target: number;
+  /** The backdoor test set of a clean test split: its non-target samples, triggered, labelled `target`. */
+  testSet(test: LocalSamples): LocalSamples;
+}
+
 /** A malicious client's behaviour. */
 export interface MaliciousCraft {
   readonly name: string;
@@ -57,7 +84,21 @@ export interface MaliciousCraft {
   poisonData?(data: LocalSamples, rng: Rng): LocalSamples;
   /** The update this client sends. Never modifies ctx's arrays. */
   craft(ctx: CraftContext): Float32Array;
+  /** Backdoor attacks: the trigger and target, for backdoor scoring (see {@link isBackdoor}). */
+  readonly backdoor?: Backdoor;
 }
+
+/** Whether an attack plants a backdoor (and so is scored by attack success rate on `backdoor.testSet`). */
+export function isBackdoor(attack: MaliciousCraft): attack is MaliciousCraft & { readonly backdoor: Backdoor } {
+  return attack.backdoor !== undefined;
+}
+
+/**
+ * A poisoning attack as a registrable component (see `registerPoisoningAttack`): its declaration and
+ * `build(values)` from validated spec values. The threat model it needs is stated by the built attack
+ * (`seesHonestUpdates`, `needsOwnUpdate`, `poisonData`, `backdoor`).
+ */
+export type PoisoningComponent = Component<MaliciousCraft>;
 
 /** A poisoning setup that cannot work (e.g. ALIE with a Byzantine majority); user-facing. */
 export class AttackError extends UserError {

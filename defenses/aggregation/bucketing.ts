@@ -16,18 +16,18 @@
  * The next aggregator sees ⌈n/s⌉ updates, still with f Byzantine at most (each Byzantine update
  * contaminates one bucket): its precondition applies to ⌈n/s⌉.
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
 import { Rng } from '../../src/engine/rng.js';
 import { canonicalName } from './base.js';
-import type { PreAggregator, Stack } from './types.js';
+import type { PreAggregator, PreAggregatorComponent, Stack } from './types.js';
 
-export const bucketingDecl: ComponentDecl = {
+export const bucketingComponent: PreAggregatorComponent = {
   name: 'bucketing',
   summary: 'average random buckets of s updates (Karimireddy et al. 2022)',
   role: 'pre-aggregator',
   params: {
     s: { type: 'int', min: 1, default: 2, description: 'bucket size' },
   },
+  build: (v, ctx) => new Bucketing(v['s'] as number, ctx.seed ?? 0),
 };
 
 /** Weighted bucket means for a given permutation `perm` of 0..n-1. */
@@ -61,7 +61,7 @@ export class Bucketing implements PreAggregator {
     readonly s: number,
     seed = 0,
   ) {
-    this.name = canonicalName(bucketingDecl, { s });
+    this.name = canonicalName(bucketingComponent, { s });
     this.params = { s };
     this.rng = new Rng(seed).fork('bucketing');
   }

@@ -17,17 +17,17 @@
  * FLPoison averages θ (not β) values around the median; this follows the paper. Non-finite updates are
  * dropped first (f' = max(0, f − dropped)).
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
-import { afterDrop, BaseAggregator, canonicalName, effectiveF, type RunResult } from './base.js';
+import { afterDrop, BaseAggregator, canonicalName, effectiveF, resolveF, type RunResult } from './base.js';
 import { argmin, fParam, krumScores } from './krum.js';
-import { AggregatorError } from './types.js';
+import { AggregatorError, type AggregatorComponent } from './types.js';
 import { coordinateWise, meanAroundMedianOf, pairwiseSqDistances } from './vectors.js';
 
-export const bulyanDecl: ComponentDecl = {
+export const bulyanComponent: AggregatorComponent = {
   name: 'bulyan',
   summary: 'iterated Krum selection of n-2f, then coordinate-wise mean around the median (El Mhamdi et al. 2018; n >= 4f+3)',
   role: 'aggregator',
   params: { f: fParam },
+  build: (v, ctx) => new Bulyan(resolveF('bulyan', v, ctx)),
 };
 
 function requireBulyanClients(who: string, n: number, f: number, dropped = 0): void {
@@ -51,7 +51,7 @@ export function bulyanSelect(D: Float64Array, n: number, f: number, theta: numbe
 
 export class Bulyan extends BaseAggregator {
   constructor(readonly f: number) {
-    super(canonicalName(bulyanDecl, { f }), { f });
+    super(canonicalName(bulyanComponent, { f }), { f });
   }
 
   override checkClients(n: number): void {

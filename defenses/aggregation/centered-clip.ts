@@ -17,11 +17,11 @@
  *
  * One update moves each step by at most τ/n. Non-finite updates are dropped first.
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
 import { BaseAggregator, canonicalName, type RunResult } from './base.js';
+import type { AggregatorComponent } from './types.js';
 import { sqDist } from './vectors.js';
 
-export const centeredClipDecl: ComponentDecl = {
+export const centeredClipComponent: AggregatorComponent = {
   name: 'centered-clip',
   summary: 'iterative clipping around a center, v += mean(clip(x_i - v, tau)) (Karimireddy et al. 2021)',
   role: 'aggregator',
@@ -30,6 +30,7 @@ export const centeredClipDecl: ComponentDecl = {
     iters: { type: 'int', min: 1, default: 1, description: 'clipping iterations L' },
     center: { type: 'string', choices: ['previous', 'zero'], default: 'previous', description: "starting center: the previous round's aggregate, or zero" },
   },
+  build: (v) => new CenteredClip(v['tau'] as number, v['iters'] as number, v['center'] as 'previous' | 'zero'),
 };
 
 /** L centered-clipping iterations from v0 (float64); returns v_L. */
@@ -58,7 +59,7 @@ export class CenteredClip extends BaseAggregator {
     readonly iters: number,
     readonly center: 'previous' | 'zero',
   ) {
-    super(canonicalName(centeredClipDecl, { tau, iters, center }), { tau, iters, center });
+    super(canonicalName(centeredClipComponent, { tau, iters, center }), { tau, iters, center });
   }
 
   run(updates: Float32Array[]): RunResult {

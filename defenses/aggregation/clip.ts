@@ -8,18 +8,18 @@
  * Example: clip:bound=1 maps [3,4] to [0.6,0.8] and leaves [0,0.5] as is; `clip:bound=5+median`
  * clips, then takes the coordinate-wise median.
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
 import { canonicalName } from './base.js';
-import type { PreAggregator, Stack } from './types.js';
+import type { PreAggregator, PreAggregatorComponent, Stack } from './types.js';
 import { clipToNorm } from './vectors.js';
 
-export const clipDecl: ComponentDecl = {
+export const clipComponent: PreAggregatorComponent = {
   name: 'clip',
   summary: 'clip every update to L2 norm <= bound',
   role: 'pre-aggregator',
   params: {
     bound: { type: 'number', above: 0, default: 2, description: 'L2 norm bound c' },
   },
+  build: (v) => new Clip(v['bound'] as number),
 };
 
 export class Clip implements PreAggregator {
@@ -28,7 +28,7 @@ export class Clip implements PreAggregator {
   readonly preservesIndices = true;
 
   constructor(readonly bound: number) {
-    this.name = canonicalName(clipDecl, { bound });
+    this.name = canonicalName(clipComponent, { bound });
     this.params = { bound };
   }
 

@@ -21,12 +21,12 @@
  *
  * Breakdown point 1/2. Non-finite updates are dropped first. Cost per step: 2·n·d.
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
 import { BaseAggregator, canonicalName, normalisedWeights, type RunResult } from './base.js';
 import { coordinateMedian } from './median.js';
+import type { AggregatorComponent } from './types.js';
 import { sqDist, weightedMean64 } from './vectors.js';
 
-export const geomedDecl: ComponentDecl = {
+export const geomedComponent: AggregatorComponent = {
   name: 'geomed',
   summary: 'geometric median by smoothed Weiszfeld (RFA, Pillutla et al.)',
   role: 'aggregator',
@@ -36,6 +36,7 @@ export const geomedDecl: ComponentDecl = {
     tol: { type: 'number', min: 0, default: 1e-6, description: 'stop when the objective improves by less than tol*objective' },
     init: { type: 'string', choices: ['median', 'mean', 'zero'], default: 'median', description: 'starting point' },
   },
+  build: (v) => new Geomed({ eps: v['eps'] as number, maxIter: v['maxIter'] as number, tol: v['tol'] as number, init: v['init'] as GeomedOptions['init'] }),
 };
 
 export interface GeomedOptions {
@@ -85,7 +86,7 @@ export function geometricMedian(
 
 export class Geomed extends BaseAggregator {
   constructor(readonly options: GeomedOptions) {
-    super(canonicalName(geomedDecl, { ...options }), { ...options });
+    super(canonicalName(geomedComponent, { ...options }), { ...options });
   }
 
   run(updates: Float32Array[], weights: number[]): RunResult {

@@ -9,27 +9,34 @@
  * `clip`) followed by exactly one aggregator. Chains drop non-finite updates once, up front, and hand
  * the reduced f on to every step (see types.ts).
  */
-import { describeRegistry, parseSpec, SpecError, type ParsedComponent, type ParamValue, type Registry } from '../../src/core/spec.js';
-import { BaseAggregator, resolveF } from './base.js';
-import { Bucketing, bucketingDecl } from './bucketing.js';
-import { Bulyan, bulyanDecl } from './bulyan.js';
-import { CenteredClip, centeredClipDecl } from './centered-clip.js';
-import { Clip, clipDecl } from './clip.js';
-import { Geomed, geomedDecl, type GeomedOptions } from './geomed.js';
-import { Krum, krumDecl } from './krum.js';
-import { Mean, meanDecl } from './mean.js';
-import { Median, medianDecl } from './median.js';
-import { MultiKrum, multiKrumDecl } from './multi-krum.js';
-import { Nnm, nnmDecl } from './nnm.js';
-import { NormClip, normClipDecl } from './norm-clip.js';
-import { TrimmedMean, trimmedMeanDecl } from './trimmed-mean.js';
-import { AggregatorError, type AggregationInfo, type Aggregator, type BuildContext, type PreAggregator } from './types.js';
+import { ComponentRegistry, RegistryError } from '../../src/core/registry.js';
+import { SpecError, type ParsedComponent, type ParamValue } from '../../src/core/spec.js';
+import { BaseAggregator, type RunResult } from './base.js';
+import { Bucketing, bucketingComponent } from './bucketing.js';
+import { Bulyan, bulyanComponent } from './bulyan.js';
+import { CenteredClip, centeredClipComponent } from './centered-clip.js';
+import { Clip, clipComponent } from './clip.js';
+import { Geomed, geomedComponent } from './geomed.js';
+import { Krum, krumComponent } from './krum.js';
+import { Mean, meanComponent } from './mean.js';
+import { Median, medianComponent } from './median.js';
+import { MultiKrum, multiKrumComponent } from './multi-krum.js';
+import { Nnm, nnmComponent } from './nnm.js';
+import { NormClip, normClipComponent } from './norm-clip.js';
+import { TrimmedMean, trimmedMeanComponent } from './trimmed-mean.js';
+import {
+  AggregatorError, type AggregationComponent, type AggregationInfo, type Aggregator, type BuildContext, type PreAggregator,
+} from './types.js';
 import { assertFiniteOutput, checkStack, dropNonFinite } from './vectors.js';
 
 export * from './types.js';
 export * from './vectors.js';
-export { BaseAggregator, canonicalName, effectiveF } from './base.js';
+export { BaseAggregator, canonicalName, effectiveF, normalisedWeights, resolveF, type RunResult } from './base.js';
 export { Mean, Median, TrimmedMean, Krum, MultiKrum, Bulyan, Geomed, NormClip, CenteredClip, Clip, Nnm, Bucketing };
+export {
+  meanComponent, medianComponent, trimmedMeanComponent, krumComponent, multiKrumComponent, bulyanComponent, geomedComponent,
+  normClipComponent, centeredClipComponent, clipComponent, nnmComponent, bucketingComponent,
+};
 export { coordinateMedian } from './median.js';
 export { coordinateTrimmedMean } from './trimmed-mean.js';
 export { krumScores } from './krum.js';
@@ -38,86 +45,94 @@ export { geometricMedian } from './geomed.js';
 export { centeredClipping } from './centered-clip.js';
 export { bucketize } from './bucketing.js';
 
-const aggregators = [meanDecl, medianDecl, trimmedMeanDecl, krumDecl, multiKrumDecl, bulyanDecl, geomedDecl, normClipDecl, centeredClipDecl];
-const preAggregators = [clipDecl, nnmDecl, bucketingDecl];
-
-/** Every aggregator and pre-aggregator, for parseSpec and listings. */
-export const aggregationRegistry: Registry = {
-  kind: 'aggregator',
-  components: [...aggregators, ...preAggregators],
+/**
+ * Every aggregator and pre-aggregator by name (process-wide: see ComponentRegistry.shared). Built-ins
+ * are registered below, aggregators first; `registerAggregator` adds more.
+ */
+export const aggregationRegistry = ComponentRegistry.shared<Aggregator | PreAggregator, BuildContext, AggregationComponent>('aggregator', {
   chain: true,
   example: 'trimmed-mean:beta=0.2, norm-clip:bound=5,noise=0.01, clip:bound=5+median',
-};
+});
 
-/** Names of the final aggregators (not pre-aggregators). */
-export const AGGREGATOR_NAMES: readonly string[] = aggregators.map((d) => d.name);
-/** Names of the pre-aggregators. */
-export const PRE_AGGREGATOR_NAMES: readonly string[] = preAggregators.map((d) => d.name);
+for (const c of [
+  meanComponent, medianComponent, trimmedMeanComponent, krumComponent, multiKrumComponent, bulyanComponent, geomedComponent,
+  normClipComponent, centeredClipComponent, clipComponent, nnmComponent, bucketingComponent,
+]) aggregationRegistry.registerBuiltin(c);
 
-/** Listing for --help and `fedattack list`. */
-export function describeAggregators(): string {
-  return describeRegistry(aggregationRegistry);
+/**
+ * Adds an aggregator (`role: 'aggregator'`) or pre-aggregator (`role: 'pre-aggregator'`) usable in
+ * every `--aggregator` spec, chain and config. RegistryError on a taken name or a malformed component.
+ *
+ * ```ts
+ * registerAggregator({ name: 'my-rule', summary: 'one line', role: 'aggregator', params: {},
+ *   build: () => new MyRule() });    // MyRule extends BaseAggregator, or implements Aggregator
+ * ```
+ */
+export function registerAggregator(component: AggregationComponent): AggregationComponent {
+  const role = (component as { role?: unknown } | undefined)?.role;
+  if (role !== 'aggregator' && role !== 'pre-aggregator') {
+    throw new RegistryError(`cannot register aggregator ${JSON.stringify(component?.name)}: role must be 'aggregator' or 'pre-aggregator', got ${JSON.stringify(role)}`);
+  }
+  return aggregationRegistry.register(component);
 }
 
-/** Build an aggregator (or a chain) from its spec; throws SpecError on a bad spec. */
+/** Removes a registered aggregator or pre-aggregator (tests, plug-ins replacing their own); true if it was there. */
+export function unregisterAggregator(name: string): boolean {
+  return aggregationRegistry.unregister(name);
+}
+
+/** Names of every final aggregator (role 'aggregator'), built-in and registered, in registration order. */
+export function aggregatorNames(): string[] {
+  return aggregationRegistry.list().filter((c) => c.role === 'aggregator').map((c) => c.name);
+}
+
+/** Names of every pre-aggregator (role 'pre-aggregator'), in registration order. */
+export function preAggregatorNames(): string[] {
+  return aggregationRegistry.list().filter((c) => c.role === 'pre-aggregator').map((c) => c.name);
+}
+
+/** @deprecated The built-in final aggregators only; use {@link aggregatorNames}, which sees registered ones. */
+export const AGGREGATOR_NAMES: readonly string[] = aggregatorNames();
+/** @deprecated The built-in pre-aggregators only; use {@link preAggregatorNames}. */
+export const PRE_AGGREGATOR_NAMES: readonly string[] = preAggregatorNames();
+
+/** Listing for --help and `fedattack list`: every registered aggregator and pre-aggregator. */
+export function describeAggregators(): string {
+  return aggregationRegistry.describe();
+}
+
+/**
+ * Build an aggregator (or a chain: pre-aggregators `+` one aggregator) from its spec; `ctx` gives the
+ * run's Byzantine count (the default of every `f`) and seed. Throws SpecError on a bad spec.
+ */
 export function buildAggregator(text: string, ctx: BuildContext = {}): Aggregator {
-  const parsed = parseSpec(text, aggregationRegistry);
+  const parsed = aggregationRegistry.parse(text);
   const last = parsed[parsed.length - 1]!;
-  if (PRE_AGGREGATOR_NAMES.includes(last.name)) {
+  const final = aggregationRegistry.get(last.name);
+  if (final.role !== 'aggregator') {
     throw new SpecError(
-      `"${text.trim()}": ${last.name} is a pre-aggregator and cannot end the chain; end it with one of ${AGGREGATOR_NAMES.join(', ')} (e.g. ${last.name}+median)`,
+      `"${text.trim()}": ${last.name} is a pre-aggregator and cannot end the chain; end it with one of ${aggregatorNames().join(', ')} (e.g. ${last.name}+median)`,
     );
   }
   const pres = parsed.slice(0, -1).map((p) => buildPre(p, ctx, text.trim()));
-  const agg = buildFinal(last, ctx);
+  const agg = final.build(last.values, ctx);
   return pres.length === 0 ? agg : new Chain(pres, agg);
 }
 
 function buildPre(p: ParsedComponent, ctx: BuildContext, whole: string): PreAggregator {
-  const v = p.values;
-  switch (p.name) {
-    case 'clip':
-      return new Clip(v['bound'] as number);
-    case 'norm-clip':
-      if ((v['noise'] as number) !== 0) {
-        throw new SpecError(`"${whole}": norm-clip before another aggregator only clips; noise applies only when norm-clip ends the chain`);
-      }
-      return new Clip(v['bound'] as number);
-    case 'nnm':
-      return new Nnm(resolveF('nnm', v, ctx));
-    case 'bucketing':
-      return new Bucketing(v['s'] as number, ctx.seed ?? 0);
-    default:
-      throw new SpecError(
-        `"${whole}": ${p.name} is an aggregator and can only end a chain; steps before it must be pre-aggregators (${PRE_AGGREGATOR_NAMES.join(', ')}, or norm-clip)`,
-      );
-  }
+  const c = aggregationRegistry.get(p.name);
+  if (c.role === 'pre-aggregator') return c.build(p.values, ctx);
+  if (c.buildPre !== undefined) return c.buildPre(p.values, ctx);
+  const pre = [...preAggregatorNames(), ...aggregationRegistry.list().filter((a) => a.role === 'aggregator' && a.buildPre !== undefined).map((a) => a.name)];
+  throw new SpecError(`"${whole}": ${p.name} is an aggregator and can only end a chain; steps before it must be pre-aggregators (${pre.join(', ')})`);
 }
 
-function buildFinal(p: ParsedComponent, ctx: BuildContext): BaseAggregator {
-  const v = p.values;
-  switch (p.name) {
-    case 'mean':
-      return new Mean();
-    case 'median':
-      return new Median();
-    case 'trimmed-mean':
-      return v['beta'] !== undefined ? new TrimmedMean(v['beta'] as number, undefined) : new TrimmedMean(undefined, resolveF('trimmed-mean', v, ctx));
-    case 'krum':
-      return new Krum(resolveF('krum', v, ctx));
-    case 'multi-krum':
-      return new MultiKrum(resolveF('multi-krum', v, ctx), v['m'] as number | undefined);
-    case 'bulyan':
-      return new Bulyan(resolveF('bulyan', v, ctx));
-    case 'geomed':
-      return new Geomed({ eps: v['eps'] as number, maxIter: v['maxIter'] as number, tol: v['tol'] as number, init: v['init'] as GeomedOptions['init'] });
-    case 'norm-clip':
-      return new NormClip(v['bound'] as number, v['noise'] as number, ctx.seed ?? 0);
-    case 'centered-clip':
-      return new CenteredClip(v['tau'] as number, v['iters'] as number, v['center'] as 'previous' | 'zero');
-    default:
-      throw new SpecError(`unknown aggregator "${p.name}"; valid aggregators: ${AGGREGATOR_NAMES.join(', ')}`);
-  }
+/** The final step of a chain on a finite stack: BaseAggregator's `run` (told how many were dropped), else `aggregate`. */
+function runFinal(final: Aggregator, updates: Float32Array[], weights: number[], dropped: number): RunResult {
+  if (final instanceof BaseAggregator) return final.run(updates, weights, dropped);
+  const out = final.aggregate(updates, weights);
+  const info = final.lastInfo;
+  return { out, ...(info?.selected !== undefined ? { selected: info.selected } : {}), ...(info?.iterations !== undefined ? { iterations: info.iterations } : {}) };
 }
 
 /**
@@ -131,7 +146,7 @@ export class Chain implements Aggregator {
 
   constructor(
     readonly pre: readonly PreAggregator[],
-    readonly final: BaseAggregator,
+    readonly final: Aggregator,
   ) {
     this.name = [...pre.map((p) => p.name), final.name].join('+');
     const params: Record<string, ParamValue> = {};
@@ -150,7 +165,7 @@ export class Chain implements Aggregator {
       stack = step.apply(stack.updates, stack.weights, dropped);
       if (!step.preservesIndices) map = null;
     }
-    const res = this.withContext(updates.length - dropped, stack.updates.length, () => this.final.run(stack.updates, stack.weights, dropped));
+    const res = this.withContext(updates.length - dropped, stack.updates.length, () => runFinal(this.final, stack.updates, stack.weights, dropped));
     const m = map;
     this.lastInfo = {
       n: updates.length,

@@ -15,9 +15,8 @@
  * Non-finite updates are dropped first (f' = max(0, f − dropped)). Cost: n(n−1)/2 squared distances
  * of length d, in float64.
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
-import { afterDrop, BaseAggregator, canonicalName, effectiveF, type RunResult } from './base.js';
-import { AggregatorError } from './types.js';
+import { afterDrop, BaseAggregator, canonicalName, effectiveF, resolveF, type RunResult } from './base.js';
+import { AggregatorError, type AggregatorComponent } from './types.js';
 import { pairwiseSqDistances, selectKth } from './vectors.js';
 
 export const fParam = {
@@ -27,11 +26,12 @@ export const fParam = {
   description: 'number of Byzantine updates tolerated',
 } as const;
 
-export const krumDecl: ComponentDecl = {
+export const krumComponent: AggregatorComponent = {
   name: 'krum',
   summary: 'the update closest to its n-f-2 nearest neighbours (Blanchard et al. 2017; n >= 2f+3)',
   role: 'aggregator',
   params: { f: fParam },
+  build: (v, ctx) => new Krum(resolveF('krum', v, ctx)),
 };
 
 /**
@@ -69,7 +69,7 @@ export function requireKrumClients(who: string, n: number, f: number, dropped = 
 
 export class Krum extends BaseAggregator {
   constructor(readonly f: number) {
-    super(canonicalName(krumDecl, { f }), { f });
+    super(canonicalName(krumComponent, { f }), { f });
   }
 
   override checkClients(n: number): void {

@@ -12,18 +12,18 @@
  * `CorruptUpdateError` naming the clients (never a silent NaN model); call `findCorruptUpdates` first
  * to stop cleanly.
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
 import { BaseAggregator, normalisedWeights, type RunResult } from './base.js';
-import { CorruptUpdateError } from './types.js';
+import { CorruptUpdateError, type AggregatorComponent } from './types.js';
 import { assertFiniteOutput, checkStack, describeCorrupt, findCorruptUpdates, weightedMean } from './vectors.js';
 
 export { findCorruptUpdates } from './vectors.js';
 
-export const meanDecl: ComponentDecl = {
+export const meanComponent: AggregatorComponent = {
   name: 'mean',
   summary: 'weighted mean by sample counts (FedAvg; not robust)',
   role: 'aggregator',
   params: {},
+  build: () => new Mean(),
 };
 
 export class Mean extends BaseAggregator {

@@ -13,15 +13,16 @@
  * Robust to fewer than n/2 arbitrary updates per coordinate. Non-finite updates are dropped first.
  * Cost: O(n·d) (a quickselect of n values per coordinate).
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
 import { BaseAggregator, type RunResult } from './base.js';
+import type { AggregatorComponent } from './types.js';
 import { coordinateWise, medianOf } from './vectors.js';
 
-export const medianDecl: ComponentDecl = {
+export const medianComponent: AggregatorComponent = {
   name: 'median',
   summary: 'coordinate-wise median (Yin et al. 2018)',
   role: 'aggregator',
   params: {},
+  build: () => new Median(),
 };
 
 /** Coordinate-wise median of a stack. */

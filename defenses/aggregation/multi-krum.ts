@@ -15,13 +15,12 @@
  * Scores are computed once (not iteratively, unlike Bulyan's selection). Non-finite updates are
  * dropped first (f' = max(0, f − dropped)).
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
-import { BaseAggregator, canonicalName, effectiveF, type RunResult } from './base.js';
+import { BaseAggregator, canonicalName, effectiveF, resolveF, type RunResult } from './base.js';
 import { fParam, krumScores, requireKrumClients } from './krum.js';
-import { AggregatorError } from './types.js';
+import { AggregatorError, type AggregatorComponent } from './types.js';
 import { mean, pairwiseSqDistances } from './vectors.js';
 
-export const multiKrumDecl: ComponentDecl = {
+export const multiKrumComponent: AggregatorComponent = {
   name: 'multi-krum',
   summary: 'average of the m best Krum-scored updates (Blanchard et al. 2017; n >= 2f+3)',
   role: 'aggregator',
@@ -29,6 +28,7 @@ export const multiKrumDecl: ComponentDecl = {
     f: fParam,
     m: { type: 'int', min: 1, defaultText: 'n - f', description: 'number of updates selected and averaged' },
   },
+  build: (v, ctx) => new MultiKrum(resolveF('multi-krum', v, ctx), v['m'] as number | undefined),
 };
 
 /** Indices of the m smallest scores, best first (ties: lower index first). */
@@ -45,7 +45,7 @@ export class MultiKrum extends BaseAggregator {
     readonly f: number,
     readonly m: number | undefined,
   ) {
-    super(canonicalName(multiKrumDecl, { f, m }), m === undefined ? { f } : { f, m });
+    super(canonicalName(multiKrumComponent, { f, m }), m === undefined ? { f } : { f, m });
   }
 
   override checkClients(n: number): void {

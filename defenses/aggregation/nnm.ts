@@ -13,17 +13,17 @@
  * Non-finite updates are dropped before (f' = max(0, f − dropped)). Cost: n² distances plus n(n−f)
  * vector additions, O(n²·d).
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
-import { afterDrop, canonicalName, effectiveF } from './base.js';
+import { afterDrop, canonicalName, effectiveF, resolveF } from './base.js';
 import { fParam } from './krum.js';
-import { AggregatorError, type PreAggregator, type Stack } from './types.js';
+import { AggregatorError, type PreAggregator, type PreAggregatorComponent, type Stack } from './types.js';
 import { BLOCK, pairwiseSqDistances } from './vectors.js';
 
-export const nnmDecl: ComponentDecl = {
+export const nnmComponent: PreAggregatorComponent = {
   name: 'nnm',
   summary: 'replace every update by the mean of its n-f nearest neighbours (Allouah et al. 2023)',
   role: 'pre-aggregator',
   params: { f: fParam },
+  build: (v, ctx) => new Nnm(resolveF('nnm', v, ctx)),
 };
 
 export class Nnm implements PreAggregator {
@@ -32,7 +32,7 @@ export class Nnm implements PreAggregator {
   readonly preservesIndices = true;
 
   constructor(readonly f: number) {
-    this.name = canonicalName(nnmDecl, { f });
+    this.name = canonicalName(nnmComponent, { f });
     this.params = { f };
   }
 

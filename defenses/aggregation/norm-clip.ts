@@ -16,18 +16,25 @@
  * In a chain (`norm-clip:bound=5+median`) it acts as the `clip` pre-aggregator (noise must be 0 there).
  * Non-finite updates are dropped first.
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
+import { SpecError } from '../../src/core/spec.js';
 import { Rng } from '../../src/engine/rng.js';
 import { BaseAggregator, canonicalName, normalisedWeights, type RunResult } from './base.js';
+import { Clip } from './clip.js';
+import type { AggregatorComponent } from './types.js';
 import { clipToNorm, weightedMean } from './vectors.js';
 
-export const normClipDecl: ComponentDecl = {
+export const normClipComponent: AggregatorComponent = {
   name: 'norm-clip',
   summary: 'clip every update to L2 norm <= bound, weighted mean, optional Gaussian noise (Sun et al. 2019)',
   role: 'aggregator',
   params: {
     bound: { type: 'number', above: 0, default: 3, description: 'L2 norm bound M on every update' },
     noise: { type: 'number', min: 0, default: 0, description: 'std of Gaussian noise added to each coordinate of the aggregate' },
+  },
+  build: (v, ctx) => new NormClip(v['bound'] as number, v['noise'] as number, ctx.seed ?? 0),
+  buildPre: (v) => {
+    if ((v['noise'] as number) !== 0) throw new SpecError('norm-clip before another aggregator only clips; noise applies only when norm-clip ends the chain');
+    return new Clip(v['bound'] as number);
   },
 };
 
@@ -39,7 +46,7 @@ export class NormClip extends BaseAggregator {
     readonly noise: number,
     seed = 0,
   ) {
-    super(canonicalName(normClipDecl, { bound, noise }), { bound, noise });
+    super(canonicalName(normClipComponent, { bound, noise }), { bound, noise });
     this.rng = new Rng(seed).fork('norm-clip');
   }
 

@@ -18,12 +18,11 @@
  *
  * Non-finite updates are dropped first; with `f`, b = max(0, f − dropped).
  */
-import type { ComponentDecl } from '../../src/core/spec.js';
-import { afterDrop, BaseAggregator, canonicalName, effectiveF, type RunResult } from './base.js';
-import { AggregatorError } from './types.js';
+import { afterDrop, BaseAggregator, canonicalName, effectiveF, resolveF, type RunResult } from './base.js';
+import { AggregatorError, type AggregatorComponent } from './types.js';
 import { coordinateWise, trimmedMeanOf } from './vectors.js';
 
-export const trimmedMeanDecl: ComponentDecl = {
+export const trimmedMeanComponent: AggregatorComponent = {
   name: 'trimmed-mean',
   summary: 'coordinate-wise trimmed mean: drop the b largest and b smallest per coordinate (Yin et al. 2018)',
   role: 'aggregator',
@@ -31,6 +30,7 @@ export const trimmedMeanDecl: ComponentDecl = {
     beta: { type: 'number', min: 0, below: 0.5, defaultText: 'unset (then b = f)', description: 'fraction trimmed from each side, b = floor(beta*n)' },
     f: { type: 'int', min: 0, defaultText: "the run's --byzantine", description: 'values trimmed from each side when beta is not given' },
   },
+  build: (v, ctx) => (v['beta'] !== undefined ? new TrimmedMean(v['beta'] as number, undefined) : new TrimmedMean(undefined, resolveF('trimmed-mean', v, ctx))),
 };
 
 /** Coordinate-wise mean without the b smallest and b largest values; needs n > 2b. */
@@ -44,7 +44,7 @@ export class TrimmedMean extends BaseAggregator {
     readonly beta: number | undefined,
     readonly f: number | undefined,
   ) {
-    super(canonicalName(trimmedMeanDecl, beta !== undefined ? { beta } : { f }), beta !== undefined ? { beta } : { f: f! });
+    super(canonicalName(trimmedMeanComponent, beta !== undefined ? { beta } : { f }), beta !== undefined ? { beta } : { f: f! });
   }
 
   /** Values trimmed from each side for n finite updates. */

@@ -22,6 +22,7 @@
  * and `findCorruptUpdates(updates, { maxNorm })` lets the harness flag them.
  */
 import { UserError } from '../../src/core/errors.js';
+import type { Component, ComponentValues } from '../../src/core/registry.js';
 import type { ParamValue } from '../../src/core/spec.js';
 
 /** What one call to `aggregate` did, for logs and reports. Indices refer to the input stack. */
@@ -79,6 +80,25 @@ export interface BuildContext {
   /** Seed for the rules that draw at random (bucketing, norm-clip noise). Default 0. */
   seed?: number;
 }
+
+/**
+ * A final aggregation rule as a registrable component (see `registerAggregator`): its declaration,
+ * `role: 'aggregator'`, and `build(values, ctx)` from validated spec values. A rule that also makes
+ * sense before another one in a chain (norm-clip acts as clip there) says how with `buildPre`.
+ */
+export interface AggregatorComponent extends Component<Aggregator, BuildContext> {
+  readonly role: 'aggregator';
+  /** The step this rule is in a pre-aggregator position of a chain; absent: it can only end a chain. */
+  buildPre?(values: ComponentValues, ctx: BuildContext): PreAggregator;
+}
+
+/** A pre-aggregator (clip, nnm, bucketing) as a registrable component: it can only precede an aggregator. */
+export interface PreAggregatorComponent extends Component<PreAggregator, BuildContext> {
+  readonly role: 'pre-aggregator';
+}
+
+/** Any entry of the aggregation registry; `role` tells which. */
+export type AggregationComponent = AggregatorComponent | PreAggregatorComponent;
 
 /** An aggregation request that cannot be met (precondition, malformed stack); user-facing. */
 export class AggregatorError extends UserError {
