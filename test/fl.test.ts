@@ -314,8 +314,8 @@ test('client-side transforms and malicious behaviours plug in per client; the se
   const plain = collector();
   const r0 = await runFederated({ ...base, observers: [plain.observer] });
 
-  const halve: UpdateTransform = { name: 'halve', apply: (d) => mapParams(d, (t) => tf.mul(t, 0.5)) };
-  const identity: UpdateTransform = { name: 'identity', apply: (d) => d };
+  const halve: UpdateTransform = { name: 'halve', apply: async (d) => mapParams(d, (t) => tf.mul(t, 0.5)) };
+  const identity: UpdateTransform = { name: 'identity', apply: async (d) => d };
   const halved = collector();
   const r1 = await runFederated({ ...base, transforms: [identity, halve], observers: [halved.observer] });
   plain.obs.forEach((x, i) => {
@@ -439,7 +439,7 @@ test('no tensor leaks: a run leaves only the returned parameters behind', async 
   const warm = await tinyRun({ rounds: 1 });
   disposeParams(warm.params);
   const before = tf.memory().numTensors;
-  const r = await tinyRun({ observers: [recordingObserver()], transforms: [{ name: 'x2', apply: (d) => mapParams(d, (t) => tf.mul(t, 2)) }] });
+  const r = await tinyRun({ observers: [recordingObserver()], transforms: [{ name: 'x2', apply: async (d) => mapParams(d, (t) => tf.mul(t, 2)) }] });
   assert.equal(tf.memory().numTensors, before + Object.keys(r.params).length);
   disposeParams(r.params);
   const g = await tinyRun({ strategy: fedsgd({ serverLr: 0.2 }) });

@@ -13,8 +13,10 @@
  */
 import { tf } from '../../src/engine/tf.js';
 import { softCrossEntropy } from '../../src/engine/ops.js';
-import { describeRegistry, parseSpec, type ComponentDecl, type Registry } from '../../src/core/spec.js';
+import type { ComponentValues } from '../../src/core/registry.js';
+import { canonicalSpec, describeRegistry, parseSpec, type Registry } from '../../src/core/spec.js';
 import type { Model, Params } from '../../src/models/index.js';
+import type { BatchDefense, ClientDefenseComponent } from '../client/types.js';
 
 export interface AdversarialOptions {
   kind: 'pgd' | 'fgsm';
@@ -30,47 +32,74 @@ const common = {
   mix: { type: 'number', default: 1, min: 0, max: 1, description: 'fraction of each batch replaced by adversarial examples' },
 } as const;
 
-export const pgdDecl: ComponentDecl = {
-  name: 'pgd',
-  summary: 'PGD adversarial training of honest clients (Madry et al. 2018)',
-  role: 'client defense',
-  params: {
-    ...common,
-    steps: { type: 'int', default: 5, min: 1, max: 1000, description: 'PGD steps' },
-    stepSize: { type: 'number', defaultText: '2.5·epsilon/steps', above: 0, description: 'PGD step size α' },
-    randomStart: { type: 'boolean', default: true, description: 'start from a uniform random point in the ε-ball' },
-  },
-};
-
-export const fgsmDecl: ComponentDecl = {
-  name: 'fgsm',
-  summary: 'FGSM adversarial training of honest clients (Goodfellow et al. 2015)',
-  role: 'client defense',
-  params: { ...common },
-};
-
-export const clientDefenseRegistry: Registry = {
-  kind: 'client defense',
-  components: [pgdDecl, fgsmDecl],
-  example: 'pgd:epsilon=0.1,steps=5',
-};
-
-export function describeClientDefenses(): string {
-  return describeRegistry(clientDefenseRegistry);
-}
-
-/** Parses `pgd:…` / `fgsm:…` into options (throws SpecError on a bad spec). */
-export function parseAdversarial(text: string): AdversarialOptions {
-  const [p] = parseSpec(text, clientDefenseRegistry);
-  const v = p!.values as Record<string, number | boolean>;
+/** The options of a parsed `pgd:…` / `fgsm:…` spec (defaults filled in). */
+export function adversarialOptions(kind: 'pgd' | 'fgsm', v: ComponentValues): AdversarialOptions {
   const epsilon = v['epsilon'] as number;
-  if (p!.name === 'fgsm') return { kind: 'fgsm', epsilon, steps: 1, stepSize: epsilon, mix: v['mix'] as number, randomStart: false };
+  if (kind === 'fgsm') return { kind: 'fgsm', epsilon, steps: 1, stepSize: epsilon, mix: v['mix'] as number, randomStart: false };
   const steps = v['steps'] as number;
   return {
     kind: 'pgd', epsilon, steps, mix: v['mix'] as number,
     stepSize: (v['stepSize'] as number | undefined) ?? (2.5 * epsilon) / steps,
     randomStart: v['randomStart'] as boolean,
   };
+}
+
+/** The batch-level defense training on adversarial versions of every batch. */
+export function adversarialTraining(component: ClientDefenseComponent, values: ComponentValues): BatchDefense {
+  const opts = adversarialOptions(component.name as 'pgd' | 'fgsm', values);
+  return {
+    level: 'batch',
+    name: canonicalSpec(component, values),
+    params: { ...values },
+    transformBatch: (model, params, x, targets, seed) => adversarialExamples(model, params, x, targets, opts, seed),
+  };
+}
+
+export const pgdComponent: ClientDefenseComponent = {
+  name: 'pgd',
+  summary: 'PGD adversarial training of honest clients (Madry et al. 2018)',
+  role: 'batch-level',
+  level: 'batch',
+  params: {
+    ...common,
+    steps: { type: 'int', default: 5, min: 1, max: 1000, description: 'PGD steps' },
+    stepSize: { type: 'number', defaultText: '2.5·epsilon/steps', above: 0, description: 'PGD step size α' },
+    randomStart: { type: 'boolean', default: true, description: 'start from a uniform random point in the ε-ball' },
+  },
+  build: (values) => adversarialTraining(pgdComponent, values),
+};
+
+export const fgsmComponent: ClientDefenseComponent = {
+  name: 'fgsm',
+  summary: 'FGSM adversarial training of honest clients (Goodfellow et al. 2015)',
+  role: 'batch-level',
+  level: 'batch',
+  params: { ...common },
+  build: (values) => adversarialTraining(fgsmComponent, values),
+};
+
+/** The adversarial-training defenses alone (pgd, fgsm), for parseAdversarial. */
+const adversarialRegistry: Registry = {
+  kind: 'client defense',
+  components: [pgdComponent, fgsmComponent],
+  example: 'pgd:epsilon=0.1,steps=5',
+};
+
+/**
+ * Listing of pgd and fgsm alone.
+ * @deprecated Use `describeClientDefenses` of defenses/client (every registered client defense).
+ */
+export function describeClientDefenses(): string {
+  return describeRegistry(adversarialRegistry);
+}
+
+/**
+ * Parses `pgd:…` / `fgsm:…` into options (throws SpecError on a bad spec).
+ * @deprecated Use `buildClientDefense` of defenses/client, which returns a batch-level defense.
+ */
+export function parseAdversarial(text: string): AdversarialOptions {
+  const [p] = parseSpec(text, adversarialRegistry);
+  return adversarialOptions(p!.name as 'pgd' | 'fgsm', p!.values);
 }
 
 /**

@@ -10,37 +10,57 @@
  * what the server observes, unlike server-side aggregation.
  */
 import { tf } from '../../src/engine/tf.js';
-import { parseSpec, type ComponentDecl, type Registry } from '../../src/core/spec.js';
+import { canonicalSpec, parseSpec, type Registry } from '../../src/core/spec.js';
 import type { Params, TransformContext, UpdateTransform } from '../../src/fl/types.js';
+import type { ClientDefenseComponent } from '../client/types.js';
 
 export interface ClipNoiseOptions {
   clip: number;
   sigma: number;
 }
 
-export const clipNoiseDecl: ComponentDecl = {
+export const clipNoiseComponent: ClientDefenseComponent = {
   name: 'clip-noise',
   summary: 'client-side L2 clipping of the update plus Gaussian noise (DP-FedAvg client step)',
-  role: 'client defense',
+  role: 'update-level',
+  level: 'update',
   params: {
     clip: { type: 'number', default: 1, above: 0, description: 'L2 bound of the sent update' },
     sigma: { type: 'number', default: 0.01, min: 0, description: 'noise std as a multiple of clip' },
   },
+  build: (v) => {
+    const o = { clip: v['clip'] as number, sigma: v['sigma'] as number };
+    return { level: 'update', name: canonicalSpec(clipNoiseComponent, o), params: o, transform: clipNoiseTransform(o) };
+  },
 };
 
-const registry: Registry = { kind: 'client defense', components: [clipNoiseDecl] };
+const registry: Registry = { kind: 'client defense', components: [clipNoiseComponent] };
 
+/**
+ * Parses `clip-noise:…` into options (throws SpecError on a bad spec).
+ * @deprecated Use `buildClientDefense` of defenses/client, which returns an update-level defense.
+ */
 export function parseClipNoise(text: string): ClipNoiseOptions {
   const [p] = parseSpec(text, registry);
   return { clip: p!.values['clip'] as number, sigma: p!.values['sigma'] as number };
 }
 
+/** The update transform: clip the whole update to L2 norm `clip`, then add N(0, (sigma·clip)²) noise. */
 export function clipNoiseTransform(o: ClipNoiseOptions): UpdateTransform {
   return {
     name: `clip-noise:clip=${o.clip},sigma=${o.sigma}`,
-    apply(delta: Params, ctx: TransformContext): Params {
+    async apply(delta: Params, ctx: TransformContext): Promise<Params> {
       const names = Object.keys(delta).sort();
-      const sq = tf.tidy(() => names.reduce((s, k) => s + (tf.sum(tf.square(delta[k]!)).dataSync()[0] ?? 0), 0));
+      if (names.length === 0) return {};
+      // Per-tensor squared norms read back together (no dataSync: it cannot run on WebGPU in Node),
+      // summed in float64 in name order.
+      const sums = tf.tidy(() => tf.stack(names.map((k) => tf.sum(tf.square(delta[k]!)))));
+      let sq = 0;
+      try {
+        for (const v of await sums.data()) sq += v;
+      } finally {
+        sums.dispose();
+      }
       const norm = Math.sqrt(sq);
       const scale = norm > o.clip ? o.clip / norm : 1;
       const out: Params = {};

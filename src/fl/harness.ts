@@ -341,7 +341,7 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
           let delta = r.delta;
           try {
             for (const t of o.transforms ?? []) {
-              const next = t.apply(delta, { round, clientId: client.id, clientIndex: k, kind: r.kind, numSamples: r.numSamples, rng: derivedRng(seed, `transform:${t.name}:${round}:${k}`) });
+              const next = await t.apply(delta, { round, clientId: client.id, clientIndex: k, kind: r.kind, numSamples: r.numSamples, rng: derivedRng(seed, `transform:${t.name}:${round}:${k}`) });
               disposeReplaced(delta, next);
               delta = next;
             }

@@ -210,11 +210,12 @@ export interface TransformContext {
 /**
  * A client-side defense applied to an honest client's update before it is sent (pruning, noise,
  * clipping, quantisation). Returns fresh tensors; may return an input tensor unchanged (the harness
- * keeps track). Must not dispose its input.
+ * keeps track). Must not dispose its input. Asynchronous, so that it can read tensors back with
+ * `await t.data()` (a synchronous `dataSync()` cannot run on WebGPU in Node).
  */
 export interface UpdateTransform {
   readonly name: string;
-  apply(delta: Params, ctx: TransformContext): Params;
+  apply(delta: Params, ctx: TransformContext): Promise<Params>;
 }
 
 /** Metrics of one round. accuracy/loss are null for rounds that were not evaluated (--eval-every). */
