@@ -1,5 +1,5 @@
 /**
- * Downloading datasets for users with internet access (`fedattack download <name>`).
+ * Downloading datasets for users with internet access (`fedattack datasets download <name>`).
  *
  * - MNIST and Fashion-MNIST: the four gzip IDX files (`train-images-idx3-ubyte.gz`,
  *   `train-labels-idx1-ubyte.gz`, `t10k-images-idx3-ubyte.gz`, `t10k-labels-idx1-ubyte.gz`) from a
@@ -21,8 +21,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { loadCifar10, loadCifar100 } from './cifar.js';
-import { loadMnist, MNIST_FILES } from './mnist.js';
+import { MNIST_FILES } from './mnist.js';
 import { DataError, type DatasetSplit } from './types.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -56,62 +55,35 @@ export interface DownloadResult {
   testSamples: number;
 }
 
-interface Plan {
-  name: string;
-  mirrors: string[];
+/**
+ * Where a dataset's files come from: `fedattack datasets download NAME` fetches every `remote` file
+ * from the first mirror that answers (or from --base-url) into `<dataDir>/<name>/`, extracting archives.
+ * A dataset entry (datasets/index.ts) carries its plan, if it has one.
+ */
+export interface DownloadPlan {
+  /** Base URLs (directories) tried in order. */
+  mirrors: readonly string[];
   /** Remote file names; archives are extracted. */
-  remote: string[];
+  remote: readonly string[];
+  /** Whether the remote files are .tar.gz archives to extract (flat) and delete. */
   archive: boolean;
   /** For archives: whether an entry (by base name) is to be kept. */
   keep?: (base: string) => boolean;
-  load(dir: string): Promise<DatasetSplit>;
 }
 
-const PLANS: Plan[] = [
-  {
-    name: 'mnist',
-    mirrors: MNIST_MIRRORS,
-    remote: Object.values(MNIST_FILES).map((f) => `${f}.gz`),
-    archive: false,
-    load: (dir) => loadMnist(dir, 'mnist'),
-  },
-  {
-    name: 'fashion-mnist',
-    mirrors: FASHION_MNIST_MIRRORS,
-    remote: Object.values(MNIST_FILES).map((f) => `${f}.gz`),
-    archive: false,
-    load: (dir) => loadMnist(dir, 'fashion-mnist'),
-  },
-  {
-    name: 'cifar10',
-    mirrors: CIFAR_MIRRORS,
-    remote: [CIFAR10_ARCHIVE],
-    archive: true,
-    keep: (b) => b.endsWith('.bin') || b === 'batches.meta.txt',
-    load: (dir) => loadCifar10(dir),
-  },
-  {
-    name: 'cifar100',
-    mirrors: CIFAR_MIRRORS,
-    remote: [CIFAR100_ARCHIVE],
-    archive: true,
-    keep: (b) => b.endsWith('.bin') || b === 'fine_label_names.txt' || b === 'coarse_label_names.txt',
-    load: (dir) => loadCifar100(dir),
-  },
-];
-
-const ALIASES: Record<string, string> = {
-  fashion: 'fashion-mnist',
-  fmnist: 'fashion-mnist',
-  fashion_mnist: 'fashion-mnist',
-  'cifar-10': 'cifar10',
-  'cifar-100': 'cifar100',
+/** MNIST: the four gzip IDX files, stored as .gz. */
+export const MNIST_PLAN: DownloadPlan = { mirrors: MNIST_MIRRORS, remote: Object.values(MNIST_FILES).map((f) => `${f}.gz`), archive: false };
+/** Fashion-MNIST: the four gzip IDX files, stored as .gz. */
+export const FASHION_MNIST_PLAN: DownloadPlan = { mirrors: FASHION_MNIST_MIRRORS, remote: Object.values(MNIST_FILES).map((f) => `${f}.gz`), archive: false };
+/** CIFAR-10: the binary archive; the .bin batches and the class names are kept. */
+export const CIFAR10_PLAN: DownloadPlan = {
+  mirrors: CIFAR_MIRRORS, remote: [CIFAR10_ARCHIVE], archive: true, keep: (b) => b.endsWith('.bin') || b === 'batches.meta.txt',
 };
-
-/** Names of the datasets that can be downloaded. */
-export function downloadableDatasets(): string[] {
-  return PLANS.map((p) => p.name);
-}
+/** CIFAR-100: the binary archive; the .bin files and the fine and coarse class names are kept. */
+export const CIFAR100_PLAN: DownloadPlan = {
+  mirrors: CIFAR_MIRRORS, remote: [CIFAR100_ARCHIVE], archive: true,
+  keep: (b) => b.endsWith('.bin') || b === 'fine_label_names.txt' || b === 'coarse_label_names.txt',
+};
 
 /** One entry of a tar archive. */
 export interface TarEntry {
@@ -251,25 +223,28 @@ function mb(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MB`;
 }
 
+/** A dataset to download: its canonical name, plan, and loader (which validates what was fetched). */
+export interface DownloadTarget {
+  name: string;
+  plan: DownloadPlan;
+  load(dir: string): Promise<DatasetSplit>;
+}
+
 /**
- * Downloads a dataset into `<dataDir>/<name>/`, verifies it loads, and returns where it is.
- * Throws DataError on unknown names, HTTP errors, unreachable hosts and files that do not load.
+ * Downloads a dataset into `<dataDir>/<name>/` by its plan, verifies it loads, and returns where it is
+ * (`downloadDataset` in datasets/index.ts finds the target by name). Throws DataError on HTTP errors,
+ * unreachable hosts and files that do not load.
  */
-export async function downloadDataset(name: string, dataDir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
-  const key = ALIASES[name.trim().toLowerCase()] ?? name.trim().toLowerCase();
-  const plan = PLANS.find((p) => p.name === key);
-  if (!plan) {
-    throw new DataError(`cannot download "${name}": downloadable datasets are ${downloadableDatasets().join(', ')}` +
-      ' (synthetic needs no files; femnist and image folders must be prepared by hand)');
-  }
+export async function downloadWithPlan(dataset: DownloadTarget, dataDir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+  const { plan } = dataset;
   const fetchImpl = opts.fetchImpl ?? globalThis.fetch;
   const log = opts.log ?? (() => undefined);
-  const dir = path.join(dataDir, plan.name);
+  const dir = path.join(dataDir, dataset.name);
 
   if (!opts.force) {
     try {
-      const split = await plan.load(dir);
-      log(`${plan.name}: already present in ${dir}`);
+      const split = await dataset.load(dir);
+      log(`${dataset.name}: already present in ${dir}`);
       return { dir, files: [], skipped: true, trainSamples: split.train.labels.length, testSamples: split.test.labels.length };
     } catch {
       // not there, or incomplete: download
@@ -289,10 +264,10 @@ export async function downloadDataset(name: string, dataDir: string, opts: Downl
     let ok = false;
     for (const base of mirrors) {
       const url = joinUrl(base, remote);
-      log(`${plan.name}: downloading ${url}`);
+      log(`${dataset.name}: downloading ${url}`);
       try {
         const bytes = await fetchToFile(url, target, fetchImpl);
-        log(`${plan.name}: ${remote} ${mb(bytes)}`);
+        log(`${dataset.name}: ${remote} ${mb(bytes)}`);
         ok = true;
         break;
       } catch (e) {
@@ -319,7 +294,7 @@ export async function downloadDataset(name: string, dataDir: string, opts: Downl
     } catch (e) {
       throw new DataError(`${target} is not a valid gzip archive: ${(e as Error).message}`, target);
     }
-    const entries = readTar(tar, target).filter((en) => en.type === '0' && plan.keep!(path.posix.basename(en.name)));
+    const entries = readTar(tar, target).filter((en) => en.type === '0' && (plan.keep?.(path.posix.basename(en.name)) ?? true));
     if (entries.length === 0) throw new DataError(`${target} holds none of the expected .bin files`, target);
     for (const en of entries) {
       const out = path.join(dir, path.posix.basename(en.name));
@@ -327,16 +302,16 @@ export async function downloadDataset(name: string, dataDir: string, opts: Downl
       written.push(out);
     }
     await fsp.rm(target, { force: true });
-    log(`${plan.name}: extracted ${entries.length} files into ${dir}`);
+    log(`${dataset.name}: extracted ${entries.length} files into ${dir}`);
   }
 
   let split: DatasetSplit;
   try {
-    split = await plan.load(dir);
+    split = await dataset.load(dir);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    throw new DataError(`downloaded ${plan.name} into ${dir}, but the files do not load: ${msg}`, dir);
+    throw new DataError(`downloaded ${dataset.name} into ${dir}, but the files do not load: ${msg}`, dir);
   }
-  log(`${plan.name}: ${split.train.labels.length} train and ${split.test.labels.length} test samples in ${dir}`);
+  log(`${dataset.name}: ${split.train.labels.length} train and ${split.test.labels.length} test samples in ${dir}`);
   return { dir, files: written, skipped: false, trainSamples: split.train.labels.length, testSamples: split.test.labels.length };
 }

@@ -9,7 +9,7 @@ import { loadCifar10, loadCifar100, CIFAR10_CLASS_NAMES, CIFAR100_CLASS_NAMES } 
 import { loadLeaf, FEMNIST_CLASS_NAMES } from '../datasets/leaf.js';
 import { loadImageFolder } from '../datasets/image-folder.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
-import { downloadDataset, readTar } from '../datasets/download.js';
+import { downloadDataset, readTar } from '../datasets/index.js';
 import {
   makeTempDir, removeDir, writeIdx, writeMnistDir, writeCifar10Dir, writeCifar100Dir, chwToHwcUnit, cifarRecordBytes,
   writeLeafDir, leafJson, makeLeafUsers, writeImageFolder, writePng, makeTar, gzip, serveFiles, idxBytes,
