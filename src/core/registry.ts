@@ -30,6 +30,7 @@ export interface Component<T, Ctx = void> extends ComponentDecl {
 export class RegistryError extends UserError {}
 
 const NAME = /^[a-z][a-z0-9-]*$/;
+const PARAM_TYPES = new Set<unknown>(['number', 'int', 'boolean', 'string']);
 
 /**
  * Registries live on `globalThis` under one symbol, keyed by kind: a plug-in that imports its own copy
@@ -83,6 +84,13 @@ export class ComponentRegistry<T, Ctx = void, E extends Component<T, Ctx> = Comp
     }
     if (this.entries.has(component.name)) throw new RegistryError(`cannot register ${this.kind} '${component.name}': the name is taken`);
     if (typeof component.build !== 'function') throw new RegistryError(`cannot register ${this.kind} '${component.name}': it has no build function`);
+    const params: unknown = component.params ?? {};
+    if (typeof params !== 'object' || params === null) throw new RegistryError(`cannot register ${this.kind} '${component.name}': params must be an object of parameter declarations`);
+    for (const [key, decl] of Object.entries(params)) {
+      if (!PARAM_TYPES.has((decl as { type?: unknown } | null)?.type)) {
+        throw new RegistryError(`cannot register ${this.kind} '${component.name}': parameter '${key}' needs a type (${[...PARAM_TYPES].join(' | ')})`);
+      }
+    }
     this.entries.set(component.name, { ...component, params: component.params ?? {}, summary: component.summary ?? '' });
     return this.entries.get(component.name)!;
   }

@@ -5,7 +5,7 @@
  */
 import { tf } from '../engine/tf.js';
 import { checkInput, conv, dense, flatten, initParams } from './layers.js';
-import type { Model, ModelOptions, Params } from './types.js';
+import type { Model, ModelComponent, ModelOptions, Params } from './types.js';
 
 export function cnn(opts: ModelOptions): Model {
   const [h, w, c] = opts.inputShape;
@@ -31,3 +31,10 @@ export function cnn(opts: ModelOptions): Model {
     },
   };
 }
+
+export const cnnModel: ModelComponent = {
+  name: 'cnn',
+  summary: 'McMahan et al. CNN: conv32-pool-conv64-pool-dense512',
+  params: {},
+  build: (_values, ctx) => cnn(ctx),
+};

@@ -10,10 +10,13 @@
  * model.eval() on its untrained ConvNet); batchNorm: false drops it. PyTorch's default initialisation;
  * BN γ = 1, β = 0. ReLU and max-pooling by default; `activation: 'elu'` and `pool: 'avg'` give the smooth
  * variant on which Inverting Gradients reconstructs recognisable images on a CPU budget (README).
+ *
+ * Declared options (convnetModel; defaults): width 16, batchNorm true, batchNormStats batch, layout
+ * fedattack, weightInit torch-default, activation relu, pool max.
  */
 import { tf } from '../engine/tf.js';
 import { batchNorm, checkInput, conv, dense, flatten, initParams, param, type Init } from './layers.js';
-import type { Model, ModelOptions, Params } from './types.js';
+import type { Model, ModelComponent, ModelOptions, Params } from './types.js';
 
 export function convnet(opts: ModelOptions): Model {
   const [h, w, c] = opts.inputShape;
@@ -68,3 +71,28 @@ export function convnet(opts: ModelOptions): Model {
     },
   };
 }
+
+export const convnetModel: ModelComponent = {
+  name: 'convnet',
+  summary: 'Inverting Gradients ConvNet: 8 conv-BN-ReLU, width 16',
+  params: {
+    width: { type: 'int', min: 1, default: 16, description: 'width multiplier k (channels k, 2k, 4k); inversefed used 64' },
+    batchNorm: { type: 'boolean', default: true, description: 'batch normalisation after every convolution' },
+    batchNormStats: { type: 'string', choices: ['batch', 'init'], default: 'batch', description: "batch: train mode; init: eval mode of a fresh network (inversefed's model.eval())" },
+    layout: { type: 'string', choices: ['fedattack', 'inversefed'], default: 'fedattack', description: 'fedattack: 3 pools (1x1 map); inversefed: 2 pools (3x3 map), the authors\' ConvNet' },
+    weightInit: { type: 'string', choices: ['torch-default', 'kaiming'], default: 'torch-default', description: 'conv weights: U(±1/√fan_in) or U(±√(6/fan_in)) (ReLU gain)' },
+    activation: { type: 'string', choices: ['relu', 'elu'], default: 'relu', description: 'after every convolution; elu is smooth' },
+    pool: { type: 'string', choices: ['max', 'avg'], default: 'max', description: '3x3 stride-3 pooling' },
+  },
+  build: (v, ctx) =>
+    convnet({
+      ...ctx,
+      width: v['width'] as number,
+      batchNorm: v['batchNorm'] as boolean,
+      batchNormStats: v['batchNormStats'] as ModelOptions['batchNormStats'],
+      layout: v['layout'] as ModelOptions['layout'],
+      weightInit: v['weightInit'] as ModelOptions['weightInit'],
+      activation: v['activation'] as ModelOptions['activation'],
+      pool: v['pool'] as ModelOptions['pool'],
+    }),
+};

@@ -7,7 +7,7 @@
  */
 import { tf } from '../engine/tf.js';
 import { checkInput, conv, dense, flatten, initParams, outSize } from './layers.js';
-import type { Model, ModelOptions, Params } from './types.js';
+import type { Model, ModelComponent, ModelOptions, Params } from './types.js';
 
 export function lenet(opts: ModelOptions): Model {
   const [h, w, c] = opts.inputShape;
@@ -36,3 +36,10 @@ export function lenet(opts: ModelOptions): Model {
     },
   };
 }
+
+export const lenetModel: ModelComponent = {
+  name: 'lenet',
+  summary: "DLG paper's LeNet: 3 sigmoid 5x5 convs (12 ch), dense; U(-0.5, 0.5) init",
+  params: {},
+  build: (_values, ctx) => lenet(ctx),
+};

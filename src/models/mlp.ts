@@ -1,11 +1,12 @@
 /**
  * The "2NN" of McMahan et al. 2017 (Communication-Efficient Learning of Deep Networks from
  * Decentralized Data): flatten → dense 200 → ReLU → dense 200 → ReLU → dense → classes
- * (199,210 parameters on MNIST). PyTorch's default initialisation.
+ * (199,210 parameters on MNIST). PyTorch's default initialisation. Declared option: width (hidden units,
+ * default 200).
  */
 import { tf } from '../engine/tf.js';
 import { checkInput, dense, flatten, initParams } from './layers.js';
-import type { Model, ModelOptions, Params } from './types.js';
+import type { Model, ModelComponent, ModelOptions, Params } from './types.js';
 
 export function mlp(opts: ModelOptions): Model {
   const inDim = opts.inputShape.reduce((a, b) => a * b, 1);
@@ -30,3 +31,12 @@ export function mlp(opts: ModelOptions): Model {
     },
   };
 }
+
+export const mlpModel: ModelComponent = {
+  name: 'mlp',
+  summary: 'McMahan et al. 2NN: 2 hidden layers of 200 ReLU',
+  params: {
+    width: { type: 'int', min: 1, default: 200, description: 'units of each hidden layer' },
+  },
+  build: (v, ctx) => mlp({ ...ctx, width: v['width'] as number }),
+};

@@ -1,3 +1,4 @@
+import type { Component } from '../core/registry.js';
 import type { tf } from '../engine/tf.js';
 
 /** Named parameters in a fixed order (insertion order is the model's parameter order). */
@@ -57,3 +58,16 @@ export interface Model {
   /** Logits [B, classes] for images x [B, H, W, C]. Does not dispose x; wrap calls in tf.tidy. */
   apply(params: Params, x: tf.Tensor4D): tf.Tensor2D;
 }
+
+/** What every model is built for: the input shape and the number of classes. */
+export interface ModelContext {
+  inputShape: Shape3;
+  classes: number;
+}
+
+/**
+ * A model as a registrable component (see `registerModel`): its declaration, whose `params` are the
+ * model's variants (declared ModelOptions keys, e.g. convnet's width, layout, activation), and
+ * `build(values, ctx)` from the validated option values (defaults filled in) and the input shape and classes.
+ */
+export type ModelComponent = Component<Model, ModelContext>;
