@@ -5,6 +5,7 @@ import { tf } from '../src/engine/tf.js';
 import { createModel, disposeParams } from '../src/models/index.js';
 import { oneHot, softCrossEntropy } from '../src/engine/ops.js';
 import { adversarialExamples, parseAdversarial } from '../defenses/training/adversarial.js';
+import { buildClientDefense } from '../defenses/client/index.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -38,4 +39,23 @@ test('PGD and FGSM stay in the ε-ball and the pixel range and raise the loss', 
 test('bad client-defense specs are clear errors', () => {
   assert.throws(() => parseAdversarial('pgd:epsilon=2'), /epsilon/);
   assert.throws(() => parseAdversarial('pdg'), /pgd/);
+});
+
+test('pgd and fgsm from the client-defense registry are batch-level defenses giving the same batches', () => {
+  const model = createModel('mlp', { inputShape: [8, 8, 1], classes: 4, width: 16 });
+  const params = model.init(3);
+  const x = tf.randomUniform([4, 8, 8, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const y = oneHot([0, 1, 2, 3], 4);
+  for (const spec of ['pgd:epsilon=0.1,steps=3', 'fgsm:epsilon=0.2,mix=0.5']) {
+    const d = buildClientDefense(spec);
+    assert.equal(d.level, 'batch');
+    if (d.level !== 'batch') continue;
+    const viaRegistry = d.transformBatch(model, params, x, y, 9);
+    const direct = adversarialExamples(model, params, x, y, parseAdversarial(spec), 9);
+    assert.deepEqual(Array.from(viaRegistry.dataSync()), Array.from(direct.dataSync()));
+    assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(viaRegistry, x))).dataSync()[0]!) > 0, `${spec}: batch unchanged`);
+    tf.dispose([viaRegistry, direct]);
+  }
+  tf.dispose([x, y]);
+  disposeParams(params);
 });

@@ -42,7 +42,7 @@ export function registerClientDefense(component: ClientDefenseComponent): Client
   if (level !== 'batch' && level !== 'update') {
     throw new RegistryError(`cannot register client defense ${JSON.stringify(component?.name)}: level must be 'batch' or 'update', got ${JSON.stringify(level)}`);
   }
-  return clientDefenseRegistry.register(component);
+  return clientDefenseRegistry.register({ ...component, role: component.role ?? `${level}-level` });
 }
 
 /** Removes a registered client defense (tests, plug-ins replacing their own); true if it was there. */
