@@ -22,6 +22,7 @@
 import { canonicalSpec } from '../../src/core/spec.js';
 import { AttackError, requireHonest, type CraftContext, type MaliciousCraft, type PoisoningComponent } from './types.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const alieComponent: PoisoningComponent = {
   name: 'alie',
   summary: 'send mean - z*std of the honest updates, z from n and f (Baruch et al. 2019; omniscient)',

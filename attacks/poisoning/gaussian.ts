@@ -14,6 +14,7 @@
 import { canonicalSpec } from '../../src/core/spec.js';
 import { updateDim, type CraftContext, type MaliciousCraft, type PoisoningComponent } from './types.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const gaussianComponent: PoisoningComponent = {
   name: 'gaussian',
   summary: 'send N(mu, sigma^2) noise in every coordinate (Blanchard et al. 2017)',

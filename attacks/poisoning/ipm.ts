@@ -14,6 +14,7 @@
 import { canonicalSpec } from '../../src/core/spec.js';
 import { requireHonest, type CraftContext, type MaliciousCraft, type PoisoningComponent } from './types.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const ipmComponent: PoisoningComponent = {
   name: 'ipm',
   summary: 'send -eps times the mean of the honest updates (Xie et al. 2020; omniscient)',

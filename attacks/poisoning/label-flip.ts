@@ -18,6 +18,7 @@ import type { Rng } from '../../src/engine/rng.js';
 import { canonicalSpec, type ParamValue } from '../../src/core/spec.js';
 import { AttackError, requireOwnUpdate, type CraftContext, type LocalSamples, type MaliciousCraft, type PoisoningComponent } from './types.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const labelFlipComponent: PoisoningComponent = {
   name: 'label-flip',
   summary: 'train on flipped labels: y -> C-1-y, or source -> target (data poisoning)',

@@ -31,6 +31,7 @@ import {
 
 export type { Trigger, TriggerPattern, TriggerPosition } from './types.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const modelReplacementComponent: PoisoningComponent = {
   name: 'model-replacement',
   summary: 'pixel-trigger backdoor boosted by n/eta to replace the global model (Bagdasaryan et al. 2020)',

@@ -15,6 +15,7 @@
 import { canonicalSpec } from '../../src/core/spec.js';
 import { requireOwnUpdate, type CraftContext, type MaliciousCraft, type PoisoningComponent } from './types.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const signFlipComponent: PoisoningComponent = {
   name: 'sign-flip',
   summary: "send -scale times this client's honest update",

@@ -20,6 +20,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { canonicalName } from './base.js';
 import type { PreAggregator, PreAggregatorComponent, Stack } from './types.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const bucketingComponent: PreAggregatorComponent = {
   name: 'bucketing',
   summary: 'average random buckets of s updates (Karimireddy et al. 2022)',

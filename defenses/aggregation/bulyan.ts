@@ -22,6 +22,7 @@ import { argmin, fParam, krumScores } from './krum.js';
 import { AggregatorError, type AggregatorComponent } from './types.js';
 import { coordinateWise, meanAroundMedianOf, pairwiseSqDistances } from './vectors.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const bulyanComponent: AggregatorComponent = {
   name: 'bulyan',
   summary: 'iterated Krum selection of n-2f, then coordinate-wise mean around the median (El Mhamdi et al. 2018; n >= 4f+3)',

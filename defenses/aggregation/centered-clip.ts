@@ -21,6 +21,7 @@ import { BaseAggregator, canonicalName, type RunResult } from './base.js';
 import type { AggregatorComponent } from './types.js';
 import { sqDist } from './vectors.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const centeredClipComponent: AggregatorComponent = {
   name: 'centered-clip',
   summary: 'iterative clipping around a center, v += mean(clip(x_i - v, tau)) (Karimireddy et al. 2021)',

@@ -12,6 +12,7 @@ import { canonicalName } from './base.js';
 import type { PreAggregator, PreAggregatorComponent, Stack } from './types.js';
 import { clipToNorm } from './vectors.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const clipComponent: PreAggregatorComponent = {
   name: 'clip',
   summary: 'clip every update to L2 norm <= bound',

@@ -26,6 +26,7 @@ import { coordinateMedian } from './median.js';
 import type { AggregatorComponent } from './types.js';
 import { sqDist, weightedMean64 } from './vectors.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const geomedComponent: AggregatorComponent = {
   name: 'geomed',
   summary: 'geometric median by smoothed Weiszfeld (RFA, Pillutla et al.)',

@@ -26,6 +26,7 @@ export const fParam = {
   description: 'number of Byzantine updates tolerated',
 } as const;
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const krumComponent: AggregatorComponent = {
   name: 'krum',
   summary: 'the update closest to its n-f-2 nearest neighbours (Blanchard et al. 2017; n >= 2f+3)',

@@ -18,6 +18,7 @@ import { assertFiniteOutput, checkStack, describeCorrupt, findCorruptUpdates, we
 
 export { findCorruptUpdates } from './vectors.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const meanComponent: AggregatorComponent = {
   name: 'mean',
   summary: 'weighted mean by sample counts (FedAvg; not robust)',

@@ -17,6 +17,7 @@ import { BaseAggregator, type RunResult } from './base.js';
 import type { AggregatorComponent } from './types.js';
 import { coordinateWise, medianOf } from './vectors.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const medianComponent: AggregatorComponent = {
   name: 'median',
   summary: 'coordinate-wise median (Yin et al. 2018)',

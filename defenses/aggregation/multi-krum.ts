@@ -20,6 +20,7 @@ import { fParam, krumScores, requireKrumClients } from './krum.js';
 import { AggregatorError, type AggregatorComponent } from './types.js';
 import { mean, pairwiseSqDistances } from './vectors.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const multiKrumComponent: AggregatorComponent = {
   name: 'multi-krum',
   summary: 'average of the m best Krum-scored updates (Blanchard et al. 2017; n >= 2f+3)',

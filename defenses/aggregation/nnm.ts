@@ -18,6 +18,7 @@ import { fParam } from './krum.js';
 import { AggregatorError, type PreAggregator, type PreAggregatorComponent, type Stack } from './types.js';
 import { BLOCK, pairwiseSqDistances } from './vectors.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const nnmComponent: PreAggregatorComponent = {
   name: 'nnm',
   summary: 'replace every update by the mean of its n-f nearest neighbours (Allouah et al. 2023)',

@@ -23,6 +23,7 @@ import { Clip } from './clip.js';
 import type { AggregatorComponent } from './types.js';
 import { clipToNorm, weightedMean } from './vectors.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const normClipComponent: AggregatorComponent = {
   name: 'norm-clip',
   summary: 'clip every update to L2 norm <= bound, weighted mean, optional Gaussian noise (Sun et al. 2019)',

@@ -22,6 +22,7 @@ import { afterDrop, BaseAggregator, canonicalName, effectiveF, resolveF, type Ru
 import { AggregatorError, type AggregatorComponent } from './types.js';
 import { coordinateWise, trimmedMeanOf } from './vectors.js';
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const trimmedMeanComponent: AggregatorComponent = {
   name: 'trimmed-mean',
   summary: 'coordinate-wise trimmed mean: drop the b largest and b smallest per coordinate (Yin et al. 2018)',

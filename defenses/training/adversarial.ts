@@ -55,6 +55,7 @@ export function adversarialTraining(component: ClientDefenseComponent, values: C
   };
 }
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const pgdComponent: ClientDefenseComponent = {
   name: 'pgd',
   summary: 'PGD adversarial training of honest clients (Madry et al. 2018)',
@@ -69,6 +70,7 @@ export const pgdComponent: ClientDefenseComponent = {
   build: (values) => adversarialTraining(pgdComponent, values),
 };
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const fgsmComponent: ClientDefenseComponent = {
   name: 'fgsm',
   summary: 'FGSM adversarial training of honest clients (Goodfellow et al. 2015)',

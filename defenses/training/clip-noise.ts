@@ -19,6 +19,7 @@ export interface ClipNoiseOptions {
   sigma: number;
 }
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const clipNoiseComponent: ClientDefenseComponent = {
   name: 'clip-noise',
   summary: 'client-side L2 clipping of the update plus Gaussian noise (DP-FedAvg client step)',

@@ -32,6 +32,7 @@ export function cnn(opts: ModelOptions): Model {
   };
 }
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const cnnModel: ModelComponent = {
   name: 'cnn',
   summary: 'McMahan et al. CNN: conv32-pool-conv64-pool-dense512',

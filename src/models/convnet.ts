@@ -72,6 +72,7 @@ export function convnet(opts: ModelOptions): Model {
   };
 }
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const convnetModel: ModelComponent = {
   name: 'convnet',
   summary: 'Inverting Gradients ConvNet: 8 conv-BN-ReLU, width 16',

@@ -37,6 +37,7 @@ export function lenet(opts: ModelOptions): Model {
   };
 }
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const lenetModel: ModelComponent = {
   name: 'lenet',
   summary: "DLG paper's LeNet: 3 sigmoid 5x5 convs (12 ch), dense; U(-0.5, 0.5) init",

@@ -32,6 +32,7 @@ export function mlp(opts: ModelOptions): Model {
   };
 }
 
+/** The registry entry of this component: its declared parameters and its builder (see the header). */
 export const mlpModel: ModelComponent = {
   name: 'mlp',
   summary: 'McMahan et al. 2NN: 2 hidden layers of 200 ReLU',
