@@ -11,7 +11,7 @@
  */
 import { ComponentRegistry, RegistryError } from '../../src/core/registry.js';
 import { SpecError, type ParsedComponent, type ParamValue } from '../../src/core/spec.js';
-import { BaseAggregator, type RunResult } from './base.js';
+import type { BaseAggregator, RunResult } from './base.js';
 import { Bucketing, bucketingComponent } from './bucketing.js';
 import { Bulyan, bulyanComponent } from './bulyan.js';
 import { CenteredClip, centeredClipComponent } from './centered-clip.js';
@@ -127,9 +127,14 @@ function buildPre(p: ParsedComponent, ctx: BuildContext, whole: string): PreAggr
   throw new SpecError(`"${whole}": ${p.name} is an aggregator and can only end a chain; steps before it must be pre-aggregators (${pre.join(', ')})`);
 }
 
-/** The final step of a chain on a finite stack: BaseAggregator's `run` (told how many were dropped), else `aggregate`. */
+/**
+ * The final step of a chain on a finite stack: a BaseAggregator's `run` (told how many were dropped),
+ * else `aggregate`. Tested by shape, not `instanceof`: a plug-in's rule may extend the BaseAggregator
+ * of its own copy of fedattack.
+ */
 function runFinal(final: Aggregator, updates: Float32Array[], weights: number[], dropped: number): RunResult {
-  if (final instanceof BaseAggregator) return final.run(updates, weights, dropped);
+  const frame = final as Partial<Pick<BaseAggregator, 'run'>>;
+  if (typeof frame.run === 'function') return frame.run.call(final, updates, weights, dropped);
   const out = final.aggregate(updates, weights);
   const info = final.lastInfo;
   return { out, ...(info?.selected !== undefined ? { selected: info.selected } : {}), ...(info?.iterations !== undefined ? { iterations: info.iterations } : {}) };
