@@ -16,18 +16,9 @@
 import { UserError } from '../../src/core/errors.js';
 import { tf } from '../../src/engine/tf.js';
 import type { Model, Params } from '../../src/models/index.js';
-import type { Observation as FlObservation } from '../../src/fl/types.js';
+import type { Observation } from '../../src/fl/types.js';
 
-export type { Model, Params };
-
-/**
- * What the server sees from one client in one round: the harness's Observation (src/fl/types.ts), with
- * the local-training metadata optional so that a single observed gradient (`fedattack leak`) needs only
- * the model, its parameters, the gradient and the sample count. `lr` is needed to read an update as a
- * gradient; `batchSize` defaults to `numSamples`.
- */
-export type Observation = Pick<FlObservation, 'round' | 'clientId' | 'kind' | 'delta' | 'numSamples' | 'globalParams' | 'model'> &
-  Partial<Pick<FlObservation, 'batchSize' | 'localSteps' | 'epochs' | 'lr'>>;
+export type { Model, Params, Observation };
 
 /** One picture of the dummy batch during the optimisation. */
 export interface Snapshot {

@@ -37,9 +37,10 @@ import { markdownTable, writeReport } from '../../io/report.js';
 import { mean, median } from '../../metrics/index.js';
 import { getLeakageAttack, LEAKAGE_ATTACK_NAMES, type LeakageAttack, type Snapshot } from '../../../attacks/leakage/index.js';
 import {
-  disposeObservation, runAttack, scoreReconstruction, splitImages, THREAD_BACKENDS, victimObservation, workerThreadsAvailable,
-  type AttackRun, type ModelSpec, type Score,
+  disposeObservation, runAttack, THREAD_BACKENDS, victimObservation, workerThreadsAvailable,
+  type AttackRun, type ModelSpec,
 } from '../../../attacks/leakage/run.js';
+import { scoreReconstruction, splitImages, type Score } from '../../metrics/reconstruction.js';
 import type { WireOptions } from '../../../attacks/leakage/parallel.js';
 import { outDir, requireNumber, withCommonOptions, type CommonArgs } from '../options.js';
 import { UserError } from '../../core/errors.js';
