@@ -22,7 +22,7 @@ before(async () => {
     name: 'fake', inputShape: [1, 1, 1] as [number, number, number], classes: 2, paramShapes: [['w', [2]]] as [string, number[]][],
     init: () => ({}), apply: () => { throw new Error('not used'); },
   };
-  obs = { round: 0, clientId: 'c', kind: 'gradient', delta: { w: tf.tensor1d([3, 4]) }, numSamples: 1, globalParams: {}, model };
+  obs = { round: 0, clientId: 'c', kind: 'gradient', delta: { w: tf.tensor1d([3, 4]) }, numSamples: 1, batchSize: 1, localSteps: 1, epochs: 1, lr: 0.1, globalParams: {}, model };
 });
 after(() => tf.dispose(Object.values(obs.delta)));
 

@@ -26,7 +26,7 @@ import {
   disposeObservation, PLAIN_RESTARTS, runAttack, victimObservation, type AttackRun, type ModelSpec, type RunOptions,
 } from '../attacks/leakage/run.js';
 import { LeakPool, toWire } from '../attacks/leakage/parallel.js';
-import { resolveWorkers } from '../src/cli/commands/leak.js';
+import { resolveWorkers } from '../src/experiments/leakage.js';
 import type { RestartOutcome } from '../attacks/leakage/run.js';
 import { makeTempDir, removeDir } from './helpers/data-files.js';
 

@@ -29,7 +29,8 @@ import { psnr, labelMultisetAccuracy } from '../src/metrics/index.js';
 import {
   dlg, ig, idlg, getLeakageAttack, restoreLabels, ConfigError, type LeakageAttack, type Observation, type Reconstruction,
 } from '../attacks/leakage/index.js';
-import { disposeObservation, runAttack, scoreReconstruction, victimObservation } from '../attacks/leakage/run.js';
+import { disposeObservation, runAttack, victimObservation } from '../attacks/leakage/run.js';
+import { scoreReconstruction } from '../src/metrics/reconstruction.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const scratch = mkdtempSync(path.join(tmpdir(), 'fedattack-leak-'));
@@ -121,7 +122,7 @@ describe('label restoration', () => {
     const model = createModel('lenet', { inputShape: [32, 32, 3], classes: 10 });
     const params = model.init(0);
     const obs = victimObservation(model, params, [imgs[0]!], [1]);
-    await assert.rejects(() => restoreLabels({ ...obs, kind: 'update' }), ConfigError, 'an update needs the learning rate');
+    await assert.rejects(() => restoreLabels({ ...obs, kind: 'update', lr: 0 }), ConfigError, 'an update needs the learning rate');
     disposeObservation(obs);
     disposeParams(params);
   });

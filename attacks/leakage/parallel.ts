@@ -37,10 +37,10 @@ export interface WireObservation {
   clientId: string;
   kind: Observation['kind'];
   numSamples: number;
-  batchSize?: number;
-  localSteps?: number;
-  epochs?: number;
-  lr?: number;
+  batchSize: number;
+  localSteps: number;
+  epochs: number;
+  lr: number;
   delta: Record<string, WireTensor>;
   globalParams: Record<string, WireTensor>;
 }
@@ -85,10 +85,7 @@ export async function toWire(obs: Observation): Promise<WireObservation> {
   const names = obs.model.paramShapes.map(([n]) => n);
   return {
     round: obs.round, clientId: obs.clientId, kind: obs.kind, numSamples: obs.numSamples,
-    ...(obs.batchSize !== undefined ? { batchSize: obs.batchSize } : {}),
-    ...(obs.localSteps !== undefined ? { localSteps: obs.localSteps } : {}),
-    ...(obs.epochs !== undefined ? { epochs: obs.epochs } : {}),
-    ...(obs.lr !== undefined ? { lr: obs.lr } : {}),
+    batchSize: obs.batchSize, localSteps: obs.localSteps, epochs: obs.epochs, lr: obs.lr,
     delta: await toWireParams(obs.delta, names),
     globalParams: await toWireParams(obs.globalParams, names),
   };

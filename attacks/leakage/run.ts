@@ -1,9 +1,9 @@
 /**
  * Running a leakage attack the way an experiment needs it, and scoring it — outside the attack.
  *
- * - {@link victimObservation}: the honest client's side. It computes ∇θ L on its private batch with the
- *   global parameters (FedSGD, one gradient, batch-mean cross-entropy) and hands the server an
- *   {@link Observation}; the images and labels stay here.
+ * - {@link victimObservation}: the honest client's side, the harness's own FedSGD client
+ *   (src/fl/client.ts fedSgdObservation): ∇θ of the batch-mean cross-entropy of its private batch at the
+ *   global parameters, handed to the server as an {@link Observation}; the images and labels stay here.
  * - {@link runAttack}: R restarts with derived seeds (restart 0 uses the seed itself). Each restart
  *   yields a reconstruction and its gradient-matching loss; the kept restart is the one with the lowest
  *   matching loss — the only signal an attacker has, never the ground truth. A restart that diverges
@@ -17,15 +17,14 @@
  *   left run extra restarts (at most maxRestartsFactor × R in all). With `workers` > 1 the requested
  *   restarts run concurrently in worker threads (parallel.ts) with the same outcome, bit for bit; each
  *   restart is {@link runRestart}, a function of its inputs alone.
- * - {@link scoreReconstruction}: reconstructions are matched one-to-one to the ground truth by the
- *   assignment of least total MSE (Hungarian algorithm) — a batch gradient does not tell which image is
- *   which — and then scored: MSE, PSNR (dB, data range 1, on [0, 1] images after clipping), SSIM, label
- *   accuracy of the matched pairs and, order-free, of the label multiset.
+ *
+ * Scoring a reconstruction against the ground truth is not the attack's business: see
+ * src/metrics/reconstruction.ts (scoreReconstruction).
  */
 import { tf } from '../../src/engine/tf.js';
-import { oneHot } from '../../src/engine/ops.js';
 import type { Model, Params } from '../../src/models/index.js';
-import { paramGradients } from './objective.js';
+import { fedSgdObservation } from '../../src/fl/client.js';
+import { DEFAULTS } from '../../src/fl/algorithms.js';
 import { ConfigError, type LeakageAttack, type Observation } from './types.js';
 import {
   RESTART_POLICIES, restartsInOrder, runRestart, observedSquaredNorm,
@@ -33,18 +32,18 @@ import {
 } from './restarts.js';
 
 export * from './restarts.js';
-export { scoreReconstruction, splitImages, type GroundTruth, type ImageScore, type Score } from '../../src/metrics/reconstruction.js';
 
 // ---------------------------------------------------------------------------------------------------
 // The victim
 
 /**
- * The observation of a client that holds `images` (each H·W·C in [0, 1], NHWC) with `labels` and sends
- * the gradient of its batch-mean cross-entropy at `params`. The observation owns copies of everything;
- * free it with {@link disposeObservation}.
+ * The FedSGD observation of a client that holds `images` (each H·W·C in [0, 1], NHWC) with `labels`:
+ * the harness's FedSGD client step (src/fl/client.ts fedSgdObservation) at `params` — kind 'gradient',
+ * numSamples = batchSize = B, localSteps = epochs = 1, `lr` the server step size (default FedSGD's).
+ * The observation owns copies of everything; free it with {@link disposeObservation}.
  */
 export function victimObservation(
-  model: Model, params: Params, images: Float32Array[], labels: number[], meta: { round?: number; clientId?: string } = {},
+  model: Model, params: Params, images: Float32Array[], labels: number[], meta: { round?: number; clientId?: string; lr?: number } = {},
 ): Observation {
   const [H, W, C] = model.inputShape;
   const B = images.length;
@@ -58,15 +57,15 @@ export function victimObservation(
     if (img.length !== H * W * C) throw new ConfigError(`image ${i + 1} has ${img.length} values, expected ${H}x${W}x${C}`);
     x.set(img, i * H * W * C);
   });
-  const names = model.paramShapes.map(([n]) => n);
-  const grads = tf.tidy(() => paramGradients(model, params, tf.tensor4d(x, [B, H, W, C]), oneHot(labels, model.classes)));
-  const delta: Params = {};
-  const globalParams: Params = {};
-  names.forEach((n, i) => {
-    delta[n] = grads[i]!;
-    globalParams[n] = params[n]!.clone();
-  });
-  return { round: meta.round ?? 0, clientId: meta.clientId ?? 'victim', kind: 'gradient', delta, numSamples: B, batchSize: B, globalParams, model };
+  const data = { x: tf.tensor4d(x, [B, H, W, C]), labels: tf.tensor1d(labels, 'int32'), indices: labels.map((_, i) => i), numClasses: model.classes };
+  try {
+    const obs = fedSgdObservation(model, params, data, { round: meta.round ?? 0, clientId: meta.clientId ?? 'victim', lr: meta.lr ?? DEFAULTS.fedsgdServerLr });
+    const globalParams: Params = {};
+    for (const [n] of model.paramShapes) globalParams[n] = params[n]!.clone();
+    return { ...obs, globalParams };
+  } finally {
+    tf.dispose([data.x, data.labels]);
+  }
 }
 
 export function disposeObservation(obs: Observation): void {

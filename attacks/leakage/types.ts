@@ -2,11 +2,12 @@
  * The threat model of gradient leakage, as data.
  *
  * An {@link Observation} is exactly what an honest-but-curious server holds about one client in one
- * round: the shared model (architecture + the global parameters it sent out) and what came back — a
- * gradient (FedSGD) or a parameter delta (FedAvg, `localSteps` local steps at rate `lr`) — plus the
- * metadata a FL protocol discloses (number of samples, batch size). It never contains the client's
- * private data: attacks get this object and nothing else, and the ground truth is only used outside the
- * attack, to score the result (see run.ts).
+ * round (the harness's own type, src/fl/types.ts): the shared model (architecture + the global
+ * parameters it sent out) and what came back — a gradient (FedSGD) or a parameter delta (FedAvg,
+ * `localSteps` local steps at rate `lr`) — plus the metadata a FL protocol discloses (number of
+ * samples, batch size). It never contains the client's private data: attacks get this object and
+ * nothing else, and the ground truth is only used outside the attack, to score the result
+ * (src/metrics/reconstruction.ts).
  *
  * A {@link LeakageAttack} turns an observation into a {@link Reconstruction}: B images in the model's
  * input space ([0, 1] pixels for every model in fedattack), B labels, the value of the matching loss at
@@ -16,18 +17,10 @@
 import { UserError } from '../../src/core/errors.js';
 import { tf } from '../../src/engine/tf.js';
 import type { Model, Params } from '../../src/models/index.js';
-import type { Observation as FlObservation } from '../../src/fl/types.js';
+import type { Observation } from '../../src/fl/types.js';
 
-export type { Model, Params };
-
-/**
- * What the server sees from one client in one round: the harness's Observation (src/fl/types.ts), with
- * the local-training metadata optional so that a single observed gradient (`fedattack leak`) needs only
- * the model, its parameters, the gradient and the sample count. `lr` is needed to read an update as a
- * gradient; `batchSize` defaults to `numSamples`.
- */
-export type Observation = Pick<FlObservation, 'round' | 'clientId' | 'kind' | 'delta' | 'numSamples' | 'globalParams' | 'model'> &
-  Partial<Pick<FlObservation, 'batchSize' | 'localSteps' | 'epochs' | 'lr'>>;
+/** What the server sees from one client in one round: the harness's own Observation (src/fl/types.ts). */
+export type { Model, Params, Observation };
 
 /** One picture of the dummy batch during the optimisation. */
 export interface Snapshot {
@@ -115,7 +108,7 @@ export interface LeakageAttack {
 
 /**
  * A setting the attack cannot honour (batch too large, an update without a learning rate, unknown
- * attack...). The CLI shows it as one line (the class name is one of its user-error names).
+ * attack...). A {@link UserError}: the CLI shows it as one line.
  */
 export class ConfigError extends UserError {}
 

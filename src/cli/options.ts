@@ -1,6 +1,5 @@
 /** Options shared by every command, and the --config loader (JSON or YAML, same keys as the flags). */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import YAML from 'yaml';
 import type { Argv } from 'yargs';
 import { BACKEND_NAMES } from '../engine/backend.js';
@@ -43,19 +42,4 @@ export function withCommonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
     .config('config', (f: string) => loadConfigFile(f)) as unknown as Argv<T & CommonArgs>;
 }
 
-/** The output directory: --out, or results/<command>-<timestamp> under the working directory. */
-export function outDir(command: string, out?: string): string {
-  if (out !== undefined && out !== '') return path.resolve(out);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
-  return path.resolve('results', `${command}-${stamp}`);
-}
-
-/** Rejects NaN/Infinity and out-of-range numeric flags with one clear message. */
-export function requireNumber(name: string, v: unknown, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
-  const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n)) throw new UserError(`--${name} must be a finite number, got ${String(v)}`);
-  if (opts.integer && !Number.isInteger(n)) throw new UserError(`--${name} must be an integer, got ${n}`);
-  if (opts.min !== undefined && n < opts.min) throw new UserError(`--${name} must be ≥ ${opts.min}, got ${n}`);
-  if (opts.max !== undefined && n > opts.max) throw new UserError(`--${name} must be ≤ ${opts.max}, got ${n}`);
-  return n;
-}
+export { outDir, requireNumber } from '../core/validate.js';

@@ -12,7 +12,8 @@
  */
 import path from 'node:path';
 import { getLeakageAttack } from '../../attacks/leakage/index.js';
-import { runAttack, scoreReconstruction } from '../../attacks/leakage/run.js';
+import { runAttack } from '../../attacks/leakage/run.js';
+import { scoreReconstruction } from '../metrics/reconstruction.js';
 import type { Dataset } from '../../datasets/index.js';
 import { imageGrid } from '../io/image.js';
 import { writeFileAtomic } from '../io/atomic.js';

@@ -25,7 +25,7 @@ import { tf } from '../engine/tf.js';
 import { softCrossEntropy } from '../engine/ops.js';
 import type { Dataset } from '../../datasets/types.js';
 import type { Model, ModelOptions, Params } from '../models/index.js';
-import type { ClientResult, ClientTask, LocalData, LocalHooks, LocalTrainConfig } from './types.js';
+import type { ClientResult, ClientTask, LocalData, LocalHooks, LocalTrainConfig, Observation } from './types.js';
 
 /** Largest number of samples pushed through the model at once in a full-batch gradient. */
 export const MAX_CHUNK = 500;
@@ -167,6 +167,27 @@ export async function localGradient(task: ClientTask): Promise<{ grads: Params; 
   const lossValue = (await loss.data())[0]!;
   loss.dispose();
   return { grads: toParams(names, grads), loss: lossValue };
+}
+
+/**
+ * The FedSGD {@link Observation} of one client's batch, as the harness's FedSGD client produces it: kind
+ * 'gradient', delta = ∇θ (1/B)·Σ_i CE(f(θ, x_i), y_i) at `global` over the B samples of `data` (the same
+ * gradient function as {@link localGradient}, chunked above {@link MAX_CHUNK}), numSamples = batchSize =
+ * B, localSteps 1, epochs 1, and `lr` the server step size the gradient will be scaled by. `delta` is
+ * fresh tensors (the caller disposes them); `globalParams` is `global` itself, not a copy.
+ */
+export function fedSgdObservation(
+  model: Model, global: Params, data: LocalData, meta: { round: number; clientId: string; lr: number },
+): Observation {
+  const names = paramNames(model);
+  const B = data.indices.length;
+  if (B === 0) throw new Error('fedSgdObservation: the client has no samples');
+  const gradFn = makeGradFn(model, data);
+  const grads = tf.tidy(() => batchGradient(gradFn, orderedList(names, global), data.indices).grads);
+  return {
+    round: meta.round, clientId: meta.clientId, kind: 'gradient', delta: toParams(names, grads), numSamples: B, batchSize: B,
+    localSteps: 1, epochs: 1, lr: meta.lr, globalParams: global, model,
+  };
 }
 
 /**

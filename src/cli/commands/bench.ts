@@ -1,330 +1,37 @@
 /**
- * `fedattack bench` (also `npm run bench`): the standard speed numbers, per backend, in one run, written
- * as bench.json and a report.
- *
- * Suites (all by default):
- *   dlg           ms per DLG objective + gradient evaluation, DLG LeNet 32x32x3 → 100, batch 1/4/8
- *   oracle        time to 40 dB PSNR on the PyTorch oracle instance (DLG, L-BFGS, the fixture's start)
- *   local-step    ms per local SGD step of McMahan's CNN (28x28x1 → 10), batch 10 and 32, through the
- *                 harness's own localSgd
- *   round         seconds per FedAvg round (CNN, 10 clients × 100 synthetic samples, C = 0.5, E = 1, B = 10)
- *   convnet-step  ms per SGD step of the Inverting Gradients ConvNet (32x32x3 → 10), batch 64
- *
- * PyTorch: when a python3 that imports torch is found (python3 on PATH, then Debian's /usr/bin/python3),
- * bench/torch_reference.py runs the same models and shapes in the same run (CPU, 1 thread; `--torch-device
- * cuda` on a GPU machine) and the report gives ratios against it. Otherwise the ratios are against the
- * numbers in shared/docs/references.md, labelled as such.
+ * `fedattack bench` (also `npm run bench`): flags → {@link BenchSettings} → runBench
+ * (src/experiments/bench.ts, the suites and what they time) → the timings table on stdout (bench.json
+ * with --json).
  */
 import type { Argv } from 'yargs';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { existsSync } from 'node:fs';
-import { tf } from '../../engine/tf.js';
-import { describeChoice, selectBackend } from '../../engine/backend.js';
-import { createModel, disposeParams, type Model } from '../../models/index.js';
-import { dlgObjective, paramGradients } from '../../../attacks/leakage/objective.js';
-import { oneHot } from '../../engine/ops.js';
-import { readFlat } from '../../engine/read.js';
-import { Rng } from '../../engine/rng.js';
-import { loadOracle, oracleProblem, packageRoot } from '../../verify/oracle.js';
-import { dlg } from '../../../attacks/leakage/index.js';
-import { disposeObservation, victimObservation } from '../../../attacks/leakage/run.js';
-import { psnr } from '../../metrics/index.js';
-import { localSgd } from '../../fl/client.js';
-import { runFederated } from '../../fl/harness.js';
-import { fedavg } from '../../fl/algorithms.js';
-import { partition } from '../../fl/partition.js';
-import { generateSynthetic } from '../../../datasets/synthetic.js';
-import { writeJsonAtomic } from '../../io/atomic.js';
-import { markdownTable, writeReport } from '../../io/report.js';
-import { outDir, withCommonOptions, type CommonArgs } from '../options.js';
-import { UserError } from '../../core/errors.js';
-
-/** PyTorch 1.13 CPU, 1 thread, this machine type: ms per DLG objective+gradient (references.md). */
-export const TORCH_DLG_MS: Record<number, number> = { 1: 1.6, 4: 3.3, 8: 5.3 };
-
-export const SUITES = ['dlg', 'oracle', 'local-step', 'round', 'convnet-step'] as const;
-export type Suite = (typeof SUITES)[number];
-
-export interface BenchRow {
-  suite: Suite;
-  backend: string;
-  /** What was timed, e.g. 'B=4'. */
-  case: string;
-  value: number;
-  unit: 'ms' | 's';
-  runs: number;
-  detail?: string;
-  /** The PyTorch number for the same case, and where it came from. */
-  torch?: number;
-  torchSource?: string;
-  ratio?: number;
-}
-
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-/** Median ms of one DLG objective+gradient evaluation (LeNet, 100 classes), read back as the attack does. */
-export async function timeDlgEvaluation(batch: number, opts: { minEvals?: number; minMs?: number } = {}): Promise<{ median: number; evals: number }> {
-  const model = createModel('lenet', { inputShape: [32, 32, 3], classes: 100 });
-  const params = model.init(1);
-  const target = tf.tidy(() => paramGradients(model, params, tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 2) as tf.Tensor4D,
-    oneHot(Array.from({ length: batch }, (_, i) => i), 100)));
-  const x = tf.variable(tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 3));
-  const y = tf.variable(tf.randomNormal([batch, 100], 0, 1, 'float32', 4));
-  const once = async (): Promise<number> => {
-    const t0 = performance.now();
-    const out = tf.tidy(() => {
-      const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => dlgObjective(model, params, target, a as tf.Tensor4D, b))([x, y]);
-      return [value, ...grads];
-    });
-    try {
-      await readFlat(out);
-    } finally {
-      tf.dispose(out);
-    }
-    return performance.now() - t0;
-  };
-  try {
-    // warm-up: kernel setup, XNNPACK operator caches and the JIT take a few hundred evaluations to settle
-    const warm = performance.now();
-    for (let i = 0; i < 5 || (i < 300 && performance.now() - warm < 1000); i++) await once();
-    const times: number[] = [];
-    const start = performance.now();
-    while (times.length < (opts.minEvals ?? 30) || performance.now() - start < (opts.minMs ?? 2500)) times.push(await once());
-    return { median: median(times), evals: times.length };
-  } finally {
-    tf.dispose([x, y, ...target]);
-    disposeParams(params);
-  }
-}
-
-/** Seconds until DLG on the oracle instance reaches 40 dB (checked every 5 steps), within a budget. */
-export async function timeOracleTo40dB(budgetSeconds: number): Promise<{ seconds: number; iterations: number; evaluations: number; psnr: number; reached: boolean }> {
-  const fx = loadOracle(1);
-  const { model, params } = oracleProblem(fx);
-  const truth = Float32Array.from(fx.x_true);
-  const obs = victimObservation(model, params, [truth], fx.labels);
-  let stop = false;
-  let at = { iterations: 0, evaluations: 0, psnr: -Infinity };
-  const t0 = performance.now();
-  try {
-    const rec = await dlg.reconstruct(obs, {
-      seed: 0,
-      iterations: 300,
-      init: { x: Float32Array.from(fx.x_dummy), y: Float32Array.from(fx.y_dummy) },
-      onProgress: async (p) => {
-        if (p.iteration % 5 !== 0) return;
-        const q = psnr(await p.images(), truth);
-        at = { iterations: p.iteration, evaluations: p.evaluations, psnr: q };
-        if (q >= 40 || (performance.now() - t0) / 1000 > budgetSeconds) stop = true;
-      },
-      shouldStop: () => stop,
-    });
-    const seconds = (performance.now() - t0) / 1000;
-    const final = psnr(rec.images, truth);
-    if (final > at.psnr) at = { iterations: rec.iterations, evaluations: rec.evaluations, psnr: final };
-    return { seconds, ...at, reached: at.psnr >= 40 };
-  } finally {
-    disposeObservation(obs);
-    disposeParams(params);
-  }
-}
-
-/** ms per local SGD step through the harness's localSgd (steps of `batch` random samples). */
-async function timeLocalSteps(model: Model, batch: number, steps: number, seed: number): Promise<{ median: number; runs: number }> {
-  const [h, w, c] = model.inputShape;
-  const n = batch * steps;
-  const rng = new Rng(seed);
-  const x = tf.tensor4d(Float32Array.from({ length: n * h * w * c }, () => rng.uniform()), [n, h, w, c]);
-  const labels = tf.tensor1d(Int32Array.from({ length: n }, (_, i) => i % model.classes), 'int32');
-  const global = model.init(seed);
-  const data = { x, labels, indices: Array.from({ length: n }, (_, i) => i), numClasses: model.classes };
-  const run = async (count: number): Promise<number> => {
-    const d = { ...data, indices: data.indices.slice(0, count * batch) };
-    const t0 = performance.now();
-    const r = await localSgd({ model, global, data: d, rng: rng.fork(count) }, { epochs: 1, batchSize: batch, lr: 0.01 });
-    const ms = performance.now() - t0;
-    disposeParams(r.delta);
-    return ms;
-  };
-  try {
-    await run(2); // warm-up (kernel setup, shader compilation)
-    const times: number[] = [];
-    for (let i = 0; i < 3; i++) times.push((await run(steps)) / steps);
-    return { median: median(times), runs: 3 * steps };
-  } finally {
-    tf.dispose([x, labels]);
-    disposeParams(global);
-  }
-}
-
-/** Seconds per FedAvg round (median of the rounds after the first). */
-async function timeRound(seed: number): Promise<{ median: number; runs: number }> {
-  const model = createModel('cnn', { inputShape: [28, 28, 1], classes: 10 });
-  const data = generateSynthetic({ trainSize: 1000, testSize: 200, seed });
-  const parts = partition(data.train.labels, 10, { kind: 'iid' }, new Rng(seed));
-  const r = await runFederated({
-    model, train: data.train, test: data.test, partition: parts, strategy: fedavg({ epochs: 1, batchSize: 10, lr: 0.05 }),
-    rounds: 3, fraction: 0.5, seed, evalEvery: 3,
-  });
-  disposeParams(r.params);
-  return { median: median(r.rounds.slice(1).map((x) => x.seconds)), runs: r.rounds.length - 1 };
-}
-
-interface TorchResult {
-  torch: string;
-  device: string;
-  deviceName: string;
-  threads: number | null;
-  dlg?: Record<string, { ms: number; runs: number }>;
-  localStep?: Record<string, { ms: number; runs: number }>;
-  convnetStep?: { batch: number; width: number; ms: number; runs: number };
-}
-
-/** A python3 that imports torch: `python3` on PATH, then Debian's /usr/bin/python3. */
-function findTorchPython(explicit: string): string | null {
-  const candidates = explicit !== 'auto' ? [explicit] : ['python3', '/usr/bin/python3'];
-  for (const py of candidates) {
-    const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
-    if (r.status === 0) return py;
-  }
-  return null;
-}
-
-function runTorch(py: string, device: string, o: { batches: number[]; convnetWidth: number; suites: Suite[] }): TorchResult {
-  const script = path.join(packageRoot(), 'bench', 'torch_reference.py');
-  if (!existsSync(script)) throw new UserError(`the PyTorch reference script is missing (${script})`);
-  const suites = o.suites.filter((s) => s === 'dlg' || s === 'local-step' || s === 'convnet-step');
-  const r = spawnSync(py, [script, '--device', device, '--threads', '1', '--batches', o.batches.join(','),
-    '--convnet-width', String(o.convnetWidth), '--suites', suites.join(',')], { encoding: 'utf8', timeout: 900_000 });
-  if (r.status !== 0) throw new UserError(`the PyTorch reference failed (${py}, ${device}): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
-}
+import { markdownTable } from '../../io/report.js';
+import { BENCH_DEFAULTS, benchTable, runBench, SUITES, type BenchSettings } from '../../experiments/bench.js';
+import { withCommonOptions, type CommonArgs } from '../options.js';
 
 export function benchCommand(y: Argv): Argv {
+  const d = BENCH_DEFAULTS;
   return y.command(
     'bench',
     'time DLG evaluations, DLG to 40 dB, FedAvg local steps and rounds, ConvNet steps per backend (with a PyTorch reference when available)',
     (b) => withCommonOptions(b)
-      .option('backends', { type: 'string', default: 'cpu,wasm', describe: 'comma-separated backends to time (auto, tensorflow, webgpu, wasm, cpu)' })
-      .option('batches', { type: 'string', default: '1,4,8', describe: 'DLG batch sizes' })
-      .option('suites', { type: 'string', default: SUITES.join(','), describe: `what to time: ${SUITES.join(', ')}` })
-      .option('oracle-budget', { type: 'number', default: 120, describe: 'oracle suite: seconds allowed per backend to reach 40 dB' })
-      .option('convnet-width', { type: 'number', default: 16, describe: 'convnet-step suite: ConvNet width (Inverting Gradients used 64)' })
-      .option('torch', { type: 'string', default: 'auto', describe: "PyTorch reference: auto (python3 with torch, if any), off, or a python executable" })
-      .option('torch-device', { type: 'string', default: 'cpu', describe: 'PyTorch reference device(s), comma-separated: cpu (1 thread), cuda' }),
+      .option('backends', { type: 'string', default: d.backends, describe: 'comma-separated backends to time (auto, tensorflow, webgpu, wasm, cpu)' })
+      .option('batches', { type: 'string', default: d.batches, describe: 'DLG batch sizes' })
+      .option('suites', { type: 'string', default: d.suites, describe: `what to time: ${SUITES.join(', ')}` })
+      .option('oracle-budget', { type: 'number', default: d.oracleBudget, describe: 'oracle suite: seconds allowed per backend to reach 40 dB' })
+      .option('convnet-width', { type: 'number', default: d.convnetWidth, describe: 'convnet-step suite: ConvNet width (Inverting Gradients used 64)' })
+      .option('torch', { type: 'string', default: d.torch, describe: "PyTorch reference: auto (python3 with torch, if any), off, or a python executable" })
+      .option('torch-device', { type: 'string', default: d.torchDevice, describe: 'PyTorch reference device(s), comma-separated: cpu (1 thread), cuda' }),
     async (argv) => {
-      const a = argv as unknown as CommonArgs & {
-        backends: string; batches: string; suites: string; oracleBudget: number; convnetWidth: number; torch: string; torchDevice: string;
-      };
-      const batches = a.batches.split(',').map((s) => Number(s.trim()));
-      if (batches.some((b) => !Number.isInteger(b) || b < 1 || b > 64)) throw new UserError(`--batches must be integers in 1..64, got '${a.batches}'`);
-      const suites = a.suites.split(',').map((s) => s.trim()) as Suite[];
-      const bad = suites.filter((s) => !(SUITES as readonly string[]).includes(s));
-      if (bad.length > 0) throw new UserError(`unknown suite '${bad[0]}' (known: ${SUITES.join(', ')})`);
-      if (!(a.oracleBudget > 0)) throw new UserError(`--oracle-budget must be > 0, got ${a.oracleBudget}`);
-      if (!(Number.isInteger(a.convnetWidth) && a.convnetWidth >= 1 && a.convnetWidth <= 256)) throw new UserError(`--convnet-width must be an integer in 1..256, got ${a.convnetWidth}`);
-      const torchDevices = a.torchDevice.split(',').map((s) => s.trim()).filter(Boolean);
-      if (torchDevices.some((d) => d !== 'cpu' && d !== 'cuda')) throw new UserError(`--torch-device must be cpu and/or cuda, got '${a.torchDevice}'`);
-      const dir = outDir('bench', a.out);
-      const say = (s: string): void => {
-        if (!a.json) process.stdout.write(`${s}\n`);
-      };
-
-      // PyTorch first (its processes must not share the cores with our timings)
-      const torch: TorchResult[] = [];
-      let torchNote = 'PyTorch 1.13 CPU 1 thread on this machine type, from shared/docs/references.md (not measured in this run)';
-      if (a.torch !== 'off') {
-        const py = findTorchPython(a.torch);
-        if (py === null && a.torch !== 'auto') throw new UserError(`--torch ${a.torch}: that python cannot import torch`);
-        if (py !== null) {
-          for (const d of torchDevices) {
-            say(`PyTorch reference (${py}, ${d}) …`);
-            torch.push(runTorch(py, d, { batches, convnetWidth: a.convnetWidth, suites }));
-          }
-          torchNote = `PyTorch ${torch[0]!.torch} measured in this run: ${torch.map((t) => t.device === 'cpu' ? `CPU, ${t.threads} thread` : `${t.device} (${t.deviceName})`).join('; ')}`;
-        } else say('PyTorch not found (no python3 that imports torch): ratios use references.md');
-      }
-      const ref = torch[0];
-      const withRef = (row: BenchRow, torchMs: number | undefined, source: string): BenchRow =>
-        torchMs !== undefined && Number.isFinite(torchMs) ? { ...row, torch: torchMs, torchSource: source, ratio: row.value / torchMs } : row;
-      const refSource = ref ? `measured, ${ref.device === 'cpu' ? 'CPU 1 thread' : ref.deviceName}` : 'references.md';
-
-      const rows: BenchRow[] = [];
-      const push = (r: BenchRow): void => {
-        rows.push(r);
-        say(`${r.suite} ${r.case} on ${r.backend}: ${r.value.toFixed(r.unit === 's' ? 2 : 2)} ${r.unit}` +
-          (r.detail ? ` (${r.detail})` : '') + (r.ratio !== undefined ? `, ${r.ratio.toFixed(2)}x PyTorch (${r.torch!.toFixed(2)} ${r.unit}, ${r.torchSource})` : ''));
-      };
-      const backends: { name: string; detail: string }[] = [];
-      for (const name of a.backends.split(',').map((s) => s.trim()).filter(Boolean)) {
-        const choice = await selectBackend(name);
-        say(describeChoice(choice));
-        backends.push({ name: choice.name, detail: choice.detail });
-        const be = choice.name;
-        if (suites.includes('dlg')) {
-          for (const batch of batches) {
-            const { median: ms, evals } = await timeDlgEvaluation(batch);
-            const torchMs = ref ? ref.dlg?.[String(batch)]?.ms : TORCH_DLG_MS[batch];
-            push(withRef({ suite: 'dlg', backend: be, case: `LeNet B=${batch}`, value: ms, unit: 'ms', runs: evals, detail: `median of ${evals}` }, torchMs, refSource));
-          }
-        }
-        if (suites.includes('oracle')) {
-          const o = await timeOracleTo40dB(a.oracleBudget);
-          push({
-            suite: 'oracle', backend: be, case: 'DLG to 40 dB', value: o.seconds, unit: 's', runs: 1,
-            detail: `${o.reached ? 'reached' : 'NOT reached'}: ${o.psnr.toFixed(1)} dB at step ${o.iterations}, ${o.evaluations} evaluations; PyTorch CPU: 300 steps in 12.9 s, 42.9 dB (references.md)`,
-          });
-        }
-        if (suites.includes('local-step')) {
-          const model = createModel('cnn', { inputShape: [28, 28, 1], classes: 10 });
-          for (const b of [10, 32]) {
-            const t = await timeLocalSteps(model, b, b === 10 ? 8 : 4, 5);
-            // references.md: "CNN batch 32: torch 1 thread 1.58 ms" — implausible for McMahan's CNN (≈2.4 GFLOP per step), shown labelled
-            const torchMs = ref ? ref.localStep?.[String(b)]?.ms : b === 32 ? 1.58 : undefined;
-            push(withRef({ suite: 'local-step', backend: be, case: `CNN B=${b}`, value: t.median, unit: 'ms', runs: t.runs }, torchMs, ref ? refSource : 'references.md, model unclear'));
-          }
-        }
-        if (suites.includes('round')) {
-          const t = await timeRound(5);
-          push({ suite: 'round', backend: be, case: 'FedAvg CNN 5×100 samples E=1 B=10', value: t.median, unit: 's', runs: t.runs });
-        }
-        if (suites.includes('convnet-step')) {
-          const model = createModel('convnet', { inputShape: [32, 32, 3], classes: 10, width: a.convnetWidth });
-          const t = await timeLocalSteps(model, 64, 3, 6);
-          push(withRef({ suite: 'convnet-step', backend: be, case: `ConvNet w=${a.convnetWidth} B=64`, value: t.median, unit: 'ms', runs: t.runs }, ref?.convnetStep?.ms, refSource));
-        }
-      }
-      const result = { command: 'bench', backends, suites, rows, torch, reference: torchNote, timestamp: new Date().toISOString() };
-      await writeJsonAtomic(`${dir}/bench.json`, result);
-      const headers = ['suite', 'case', 'backend', 'time', 'PyTorch', 'ratio', 'notes'];
-      const table = rows.map((r) => [r.suite, r.case, r.backend, `${r.value.toFixed(2)} ${r.unit}`, r.torch !== undefined ? `${r.torch.toFixed(2)} ${r.unit}` : '',
-        r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : '', r.detail ?? '']);
-      const extra = torch.slice(1).map((t) => ({
-        heading: `PyTorch on ${t.device} (${t.deviceName})`,
-        table: {
-          headers: ['case', 'ms'],
-          rows: [
-            ...Object.entries(t.dlg ?? {}).map(([b, v]) => [`DLG LeNet B=${b}`, v.ms.toFixed(2)]),
-            ...Object.entries(t.localStep ?? {}).map(([b, v]) => [`CNN step B=${b}`, v.ms.toFixed(2)]),
-            ...(t.convnetStep ? [[`ConvNet w=${t.convnetStep.width} B=${t.convnetStep.batch}`, t.convnetStep.ms.toFixed(2)]] : []),
-          ],
-        },
-      }));
-      await writeReport(dir, {
-        title: 'fedattack bench',
-        sections: [{
-          heading: 'Timings',
-          text: `Backends: ${backends.map((b) => `${b.name} (${b.detail})`).join('; ')}. Reference: ${torchNote}. ` +
-            'DLG: median ms per objective + gradient evaluation read back to the host; local-step / convnet-step: median ms per SGD step through the harness; round: seconds per FedAvg round.',
-          table: { headers, rows: table },
-        }, ...extra],
+      const a = argv as unknown as CommonArgs & BenchSettings;
+      const { result, outDir } = await runBench(a, {
+        ...(a.out !== undefined ? { outDir: a.out } : {}),
+        ...(a.json ? {} : { log: (s: string): void => void process.stdout.write(`${s}\n`) }),
       });
       if (a.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      else process.stdout.write(`report: ${dir}/report.md\n${markdownTable(headers.slice(0, 6), table.map((r) => r.slice(0, 6)))}\n`);
+      else {
+        const t = benchTable(result.rows);
+        process.stdout.write(`report: ${outDir}/report.md\n${markdownTable(t.headers.slice(0, 6), t.rows.map((r) => r.slice(0, 6)))}\n`);
+      }
     },
   );
 }
