@@ -126,6 +126,7 @@ function buildFinal(p: ParsedComponent, ctx: BuildContext): BaseAggregator {
  */
 export class Chain implements Aggregator {
   readonly name: string;
+  readonly dropsNonFinite = true;
   readonly params: Readonly<Record<string, ParamValue>>;
   lastInfo: AggregationInfo | undefined = undefined;
 

@@ -15,7 +15,8 @@
 import type { ComponentDecl } from '../../src/core/spec.js';
 import { BaseAggregator, normalisedWeights, type RunResult } from './base.js';
 import { CorruptUpdateError } from './types.js';
-import { assertFiniteOutput, checkStack, describeCorrupt, findCorruptUpdates, weightedMean } from './vectors.js';
+import { weightedMean } from '../../src/fl/flat.js';
+import { assertFiniteOutput, checkStack, describeCorrupt, findCorruptUpdates } from './vectors.js';
 
 export { findCorruptUpdates } from './vectors.js';
 
@@ -27,6 +28,8 @@ export const meanDecl: ComponentDecl = {
 };
 
 export class Mean extends BaseAggregator {
+  override readonly dropsNonFinite = false;
+
   constructor() {
     super('mean', {});
   }

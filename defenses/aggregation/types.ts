@@ -24,33 +24,8 @@
 import { UserError } from '../../src/core/errors.js';
 import type { ParamValue } from '../../src/core/spec.js';
 
-/** What one call to `aggregate` did, for logs and reports. Indices refer to the input stack. */
-export interface AggregationInfo {
-  /** Number of updates received. */
-  n: number;
-  /** Indices of updates dropped as non-finite. */
-  dropped: number[];
-  /** Indices of updates selected (Krum, Multi-Krum, Bulyan), where the rule selects. */
-  selected?: number[];
-  /** Iterations run (geomed, centered-clip). */
-  iterations?: number;
-}
-
-/** A server aggregation rule over a stack of flattened updates. */
-export interface Aggregator {
-  /** Canonical spec text, e.g. 'krum:f=2' or 'clip:bound=5+median'. */
-  readonly name: string;
-  /** Parameter values in force, defaults and run-supplied values filled in. */
-  readonly params: Readonly<Record<string, ParamValue>>;
-  /** Aggregate n updates (each of length d) with relative weights n_k; returns a new vector. */
-  aggregate(updates: Float32Array[], weights: number[]): Float32Array;
-  /** Throws AggregatorError if this rule cannot run with n updates per round (precondition). */
-  checkClients(n: number): void;
-  /** What the last `aggregate` call did. */
-  readonly lastInfo: AggregationInfo | undefined;
-  /** Forget state carried between rounds (centered-clip's center); no-op for stateless rules. */
-  reset(): void;
-}
+/** The one aggregator interface, declared in the harness layer (src/fl/types.ts). */
+export type { AggregationInfo, Aggregator } from '../../src/fl/types.js';
 
 /** A transform of the stack applied before an aggregator (clipping, mixing, bucketing). */
 export interface PreAggregator {
