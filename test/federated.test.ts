@@ -75,7 +75,7 @@ test('runFederatedExperiment with outDir writes metrics.json, the report, the pl
 });
 
 test('one NaN policy: the aggregator capability decides; defenses mean (no capability) stops the run before aggregating', async () => {
-  const { train, test: testSet } = generateSynthetic({ seed: 0, trainSize: 60, testSize: 20, shape: [4, 4, 1], classes: 3 });
+  const { train, test: testSet } = generateSynthetic({ seed: 0, trainSize: 60, testSize: 20, shape: [8, 8, 1], classes: 3 });
   const model = createModel('mlp', { inputShape: train.shape, classes: train.numClasses });
   const parts = partition(train.labels, 3, { kind: 'iid' }, new Rng(0));
   const nan: ClientBehaviour = {

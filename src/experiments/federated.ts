@@ -361,7 +361,6 @@ export async function runFederatedExperiment(given: FederatedSettings, ctx: Fede
   const aggregator = buildAggregator(config.aggregator ?? 'mean', { numByzantine, seed });
   aggregator.checkClients(config.clientsPerRound);
   const attack = config.attack !== undefined ? buildAttack(config.attack) : null;
-  if (attack !== null && numByzantine < 1) throw new UserError('--attack needs --byzantine F >= 1 (the number of malicious clients)');
   const byzantineClients = attack !== null ? chooseByzantine(config.clients, numByzantine, new Rng(seed).fork('byzantine')) : [];
   const byzantineSet = new Set(byzantineClients);
   const behaviour = attack !== null ? behaviourFromCraft(attack) : null;

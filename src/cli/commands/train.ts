@@ -134,9 +134,11 @@ function settingsFromFlags(a: TrainArgs): FederatedSettings {
 export async function trainHandler(a: TrainArgs): Promise<void> {
   const t0 = performance.now();
   const settings = settingsFromFlags(a);
-  // Poisoning needs both halves on the command line (the library reads --byzantine alone as the F the aggregator assumes).
-  if (settings.attack === undefined && (settings.byzantine ?? 0) > 0 && settings.resume === undefined) {
-    throw new UserError('--byzantine needs --attack NAME (what the malicious clients do)');
+  // Poisoning needs both halves on the command line (the library reads byzantine alone as the F the
+  // aggregator assumes, and an attack with F = 0 as a run without malicious clients, as matrix cells do).
+  if (settings.resume === undefined) {
+    if (settings.attack !== undefined && (settings.byzantine ?? 0) < 1) throw new UserError('--attack needs --byzantine F >= 1 (the number of malicious clients)');
+    if (settings.attack === undefined && (settings.byzantine ?? 0) > 0) throw new UserError('--byzantine needs --attack NAME (what the malicious clients do)');
   }
   let progress: Progress | null = null;
   const print = (s: string): void => {
