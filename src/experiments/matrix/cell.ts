@@ -1,6 +1,8 @@
 /**
  * One cell of `fedattack matrix`: a complete federated run from its settings alone (so it runs the
- * same in any process), returning plain JSON.
+ * same in any process), returning plain JSON. `runMatrixCell` maps the cell's settings to
+ * FederatedSettings (`cellRunSettings`) and calls runFederatedExperiment (src/experiments/federated.ts),
+ * which writes only the leak images; nothing of the run is built here.
  *
  * - clean / poison cells: FedAvg (E, B, lr) on the partitioned dataset with the defense's aggregator
  *   (built assuming F Byzantine clients) and client defense; in poison cells a fixed set of F clients
