@@ -41,7 +41,7 @@ describe('architecture: layers import only downward, no cycles', () => {
   });
 
   it('an upward import (engine → experiments) fails the check', () => {
-    const dir = copyWith({ 'src/engine/probe.ts': "import { runCell } from '../experiments/matrix/cell.js';\nexport const probe = runCell;\n" });
+    const dir = copyWith({ 'src/engine/probe.ts': "import { runMatrixCell } from '../experiments/matrix/cell.js';\nexport const probe = runMatrixCell;\n" });
     try {
       const r = cruise(dir);
       assert.notEqual(r.status, 0, r.out);

@@ -18,7 +18,8 @@ import { generateSynthetic } from '../datasets/synthetic.js';
 import { partition } from '../src/fl/partition.js';
 import { fedavg, fedprox, fedsgd, makeStrategy } from '../src/fl/algorithms.js';
 import { derivedRng, runFederated, type FederatedOptions } from '../src/fl/harness.js';
-import { clientsPerRound, fromFlatAggregator, meanAggregator, sampleClients, weightedMean } from '../src/fl/server.js';
+import { clientsPerRound, meanAggregator, sampleClients } from '../src/fl/server.js';
+import { flatten, unflatten, weightedMean } from '../src/fl/flat.js';
 import { recordingObserver, paramsToArrays } from '../src/fl/observers.js';
 import { CheckpointError, checkpointDir, readCheckpointState } from '../src/fl/checkpoint.js';
 import type { ClientBehaviour, Observation, ObservationTruth, RoundContext, RoundMetrics, UpdateTransform } from '../src/fl/types.js';
@@ -116,22 +117,18 @@ test('sampling: max(1, round(C·K)) distinct sorted clients, reproducible per ro
   assert.ok(a.every((k) => k >= 0 && k < 100));
 });
 
-test('mean aggregator: Σ (n_k/n)·Δ_k, the documented example, and the flat-vector adapter', async () => {
+test('mean aggregator: Σ (n_k/n)·Δ_k over flat vectors, the documented example, flatten/unflatten round trip', async () => {
   const u = [{ w: tf.tensor1d([1, 10]) }, { w: tf.tensor1d([4, 20]) }];
-  const m = weightedMean(u, [1, 3]);
-  assert.deepEqual(Array.from(m['w']!.dataSync()), [3.25, 17.5]);
-  const flat = await fromFlatAggregator({
-    name: 'flat-mean',
-    aggregate: (vs, ws) => {
-      const s = ws.reduce((a, b) => a + b, 0);
-      return vs[0]!.map((_, i) => vs.reduce((acc, v, k) => acc + (ws[k]! / s) * v[i]!, 0));
-    },
-  }).aggregate(u, [1, 3]);
-  assert.ok(maxAbsDiff(flat, m) < 1e-6);
-  assert.deepEqual(flat['w']!.shape, [2]);
-  assert.throws(() => meanAggregator.aggregate(u, [0, 0]), /sum to 0/);
-  assert.throws(() => meanAggregator.aggregate([u[0]!, { w: tf.tensor1d([1, 2, 3]) }], [1, 1]), /shape/);
-  tf.dispose([...u.flatMap((x) => Object.values(x)), ...Object.values(m), ...Object.values(flat)]);
+  const flats = await Promise.all(u.map(flatten));
+  assert.deepEqual(Array.from(weightedMean(flats, [1, 3])), [3.25, 17.5]);
+  assert.deepEqual(Array.from(meanAggregator.aggregate(flats, [1, 3])), [3.25, 17.5]);
+  assert.equal(meanAggregator.dropsNonFinite, false);
+  const back = unflatten(meanAggregator.aggregate(flats, [1, 3]), u[0]!);
+  assert.deepEqual(back['w']!.shape, [2]);
+  assert.deepEqual(Array.from(back['w']!.dataSync()), [3.25, 17.5]);
+  assert.throws(() => meanAggregator.aggregate(flats, [0, 0]), /sum to 0/);
+  assert.throws(() => meanAggregator.aggregate([flats[0]!, new Float32Array(3)], [1, 1]), /has 3 values/);
+  tf.dispose([...u.flatMap((x) => Object.values(x)), ...Object.values(back)]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -258,7 +255,7 @@ test('FedProx: μ = 0 is FedAvg exactly; μ > 0 pulls the local model towards th
   const p1 = await runFederated({ ...base, rounds: 1, strategy: fedprox({ epochs: 3, batchSize: 4, lr: 0.5, mu: 1 }), observers: [recP] });
   assert.equal(recA.records.length, recP.records.length);
   recA.records.forEach((ra, i) => assert.ok(recP.records[i]!.deltaNorm < ra.deltaNorm, `client ${ra.clientId}: ${recP.records[i]!.deltaNorm} vs ${ra.deltaNorm}`));
-  assert.equal(makeStrategy('fedprox', { mu: 0.1 }).describe()['mu'], 0.1);
+  assert.deepEqual(makeStrategy('fedprox', { mu: 0.1 }).settings, { algorithm: 'fedprox', epochs: 5, batchSize: 10, lr: 0.1, serverLr: 1, mu: 0.1 });
   for (const r of [avg, prox0, a1, p1]) disposeParams(r.params);
 });
 

@@ -19,7 +19,7 @@ import { generateSynthetic } from '../datasets/synthetic.js';
 import { partition } from '../src/fl/partition.js';
 import { fedavg } from '../src/fl/algorithms.js';
 import { NonFiniteUpdateError, runFederated } from '../src/fl/harness.js';
-import { behaviourFromCraft, chooseByzantine, harnessAggregator } from '../src/experiments/poisoning.js';
+import { behaviourFromCraft, chooseByzantine } from '../src/experiments/poisoning.js';
 import { buildAggregator } from '../defenses/aggregation/index.js';
 import { buildAttack } from '../attacks/poisoning/index.js';
 import type { ClientBehaviour, Params, RoundContext, RoundMetrics } from '../src/fl/types.js';
@@ -189,8 +189,9 @@ test('harness: NaN under mean stops before aggregating with completed rounds kep
   assert.ok(Number.isFinite(seen[0]!.loss!));
   assert.equal(tf.memory().numTensors, before, 'no tensors leak when the run stops');
 
-  const agg = harnessAggregator(buildAggregator('median', { numByzantine: 1 }));
-  const r = await runFederated({ ...common, aggregator: agg, nonFinite: 'drop' });
+  const agg = buildAggregator('median', { numByzantine: 1 });
+  assert.equal(agg.dropsNonFinite, true);
+  const r = await runFederated({ ...common, aggregator: agg });
   try {
     const rounds = r.rounds as (RoundMetrics & { droppedClients?: number[] })[];
     assert.equal(rounds.length, 3);

@@ -18,6 +18,7 @@ export interface RunResult {
 
 export abstract class BaseAggregator implements Aggregator {
   lastInfo: AggregationInfo | undefined = undefined;
+  readonly dropsNonFinite: boolean = true;
 
   constructor(
     readonly name: string,

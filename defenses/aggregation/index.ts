@@ -146,6 +146,7 @@ function runFinal(final: Aggregator, updates: Float32Array[], weights: number[],
  */
 export class Chain implements Aggregator {
   readonly name: string;
+  readonly dropsNonFinite = true;
   readonly params: Readonly<Record<string, ParamValue>>;
   lastInfo: AggregationInfo | undefined = undefined;
 

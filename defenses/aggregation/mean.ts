@@ -14,7 +14,8 @@
  */
 import { BaseAggregator, normalisedWeights, type RunResult } from './base.js';
 import { CorruptUpdateError, type AggregatorComponent } from './types.js';
-import { assertFiniteOutput, checkStack, describeCorrupt, findCorruptUpdates, weightedMean } from './vectors.js';
+import { weightedMean } from '../../src/fl/flat.js';
+import { assertFiniteOutput, checkStack, describeCorrupt, findCorruptUpdates } from './vectors.js';
 
 export { findCorruptUpdates } from './vectors.js';
 
@@ -28,6 +29,8 @@ export const meanComponent: AggregatorComponent = {
 };
 
 export class Mean extends BaseAggregator {
+  override readonly dropsNonFinite = false;
+
   constructor() {
     super('mean', {});
   }

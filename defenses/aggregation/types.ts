@@ -9,9 +9,10 @@
  * ## Non-finite updates (NaN / ±Inf)
  * A NaN or infinite coordinate cannot come from honest training that has not diverged, and one such
  * coordinate poisons any sum. The policy, tested in test/aggregation.test.ts:
- * - `mean` (FedAvg) throws `CorruptUpdateError`, naming the clients. The harness should call
- *   `findCorruptUpdates` before aggregating, stop cleanly and report; the throw is the backstop.
- * - Every robust aggregator and every chain first drops updates with any non-finite coordinate, then
+ * - The harness finds non-finite updates once per round (src/fl/harness.ts). An aggregator that does
+ *   not declare `dropsNonFinite` (`mean`, FedAvg) never sees them: the run stops with one error line.
+ *   `mean` itself still throws `CorruptUpdateError`, naming the clients, as a backstop.
+ * - Every robust aggregator and every chain declares `dropsNonFinite` and first drops updates with any non-finite coordinate, then
  *   runs on the rest with f' = max(0, f − dropped): each dropped update is counted as one of the f
  *   Byzantine clients. Since n − k ≥ 2(f − k) + 3 whenever n ≥ 2f + 3, a precondition that held for
  *   (n, f) still holds after dropping. `lastInfo.dropped` lists the dropped input indices.
@@ -25,33 +26,9 @@ import { UserError } from '../../src/core/errors.js';
 import type { Component, ComponentValues } from '../../src/core/registry.js';
 import type { ParamValue } from '../../src/core/spec.js';
 
-/** What one call to `aggregate` did, for logs and reports. Indices refer to the input stack. */
-export interface AggregationInfo {
-  /** Number of updates received. */
-  n: number;
-  /** Indices of updates dropped as non-finite. */
-  dropped: number[];
-  /** Indices of updates selected (Krum, Multi-Krum, Bulyan), where the rule selects. */
-  selected?: number[];
-  /** Iterations run (geomed, centered-clip). */
-  iterations?: number;
-}
-
-/** A server aggregation rule over a stack of flattened updates. */
-export interface Aggregator {
-  /** Canonical spec text, e.g. 'krum:f=2' or 'clip:bound=5+median'. */
-  readonly name: string;
-  /** Parameter values in force, defaults and run-supplied values filled in. */
-  readonly params: Readonly<Record<string, ParamValue>>;
-  /** Aggregate n updates (each of length d) with relative weights n_k; returns a new vector. */
-  aggregate(updates: Float32Array[], weights: number[]): Float32Array;
-  /** Throws AggregatorError if this rule cannot run with n updates per round (precondition). */
-  checkClients(n: number): void;
-  /** What the last `aggregate` call did. */
-  readonly lastInfo: AggregationInfo | undefined;
-  /** Forget state carried between rounds (centered-clip's center); no-op for stateless rules. */
-  reset(): void;
-}
+/** The one aggregator interface, declared in the harness layer (src/fl/types.ts). */
+import type { Aggregator } from '../../src/fl/types.js';
+export type { AggregationInfo, Aggregator } from '../../src/fl/types.js';
 
 /** A transform of the stack applied before an aggregator (clipping, mixing, bucketing). */
 export interface PreAggregator {

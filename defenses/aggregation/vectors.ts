@@ -22,7 +22,8 @@ import { AggregatorError } from './types.js';
 
 // ---------------------------------------------------------------- flatten / unflatten
 
-export { flatten, paramCount, unflatten } from '../../src/fl/flat.js';
+export { flatten, isFiniteVector, paramCount, unflatten, weightedMean, weightedMean64 } from '../../src/fl/flat.js';
+import { isFiniteVector, weightedMean } from '../../src/fl/flat.js';
 
 /**
  * Check a stack: at least one update, equal lengths, one finite non-negative weight per update with a
@@ -43,16 +44,6 @@ export function checkStack(who: string, updates: readonly Float32Array[], weight
   }
   if (!(sum > 0)) throw new AggregatorError(`${who}: the weights sum to 0`);
   return d;
-}
-
-/** Whether every coordinate of v is finite. */
-export function isFiniteVector(v: Float32Array): boolean {
-  for (let j = 0; j < v.length; j++) {
-    const x = v[j]!;
-    // x - x is NaN exactly for NaN and ±Inf: one comparison per coordinate.
-    if (x - x !== 0) return false;
-  }
-  return true;
 }
 
 /** Number of non-finite coordinates of v. */
@@ -200,26 +191,6 @@ export function pairwiseSqDistances(updates: readonly Float32Array[]): Float64Ar
   }
   for (let i = 0; i < n; i++) for (let k = i + 1; k < n; k++) D[k * n + i] = D[i * n + k]!;
   return D;
-}
-
-/** Σ w_i x_i / Σ w_i, accumulated in float64; returns float64 (for iterative callers). */
-export function weightedMean64(updates: readonly Float32Array[], weights: readonly number[]): Float64Array {
-  const d = updates[0]!.length;
-  const acc = new Float64Array(d);
-  let total = 0;
-  for (const w of weights) total += w;
-  for (let i = 0; i < updates.length; i++) {
-    const w = weights[i]! / total;
-    if (w === 0) continue;
-    const u = updates[i]!;
-    for (let j = 0; j < d; j++) acc[j]! += w * u[j]!;
-  }
-  return acc;
-}
-
-/** Σ w_i x_i / Σ w_i as a new Float32Array. */
-export function weightedMean(updates: readonly Float32Array[], weights: readonly number[]): Float32Array {
-  return Float32Array.from(weightedMean64(updates, weights));
 }
 
 /** Unweighted mean of a stack. */

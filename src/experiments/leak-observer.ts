@@ -30,8 +30,8 @@ export interface LeakObserverOptions {
   seed: number;
   /** The training set (for scoring and ground-truth images only). */
   train: Dataset;
-  /** Where per-client images go (outDir/leak/round-R-client-K-*.png). */
-  outDir: string;
+  /** Where per-client images go (outDir/leak/round-R-client-K-*.png); absent: no images are written. */
+  outDir?: string;
   log?: (line: string) => void;
 }
 
@@ -88,23 +88,25 @@ export function leakageObserver(opts: LeakObserverOptions): Observer & { records
       const images = truth.indices.map((i) => opts.train.images.slice(i * pixels, (i + 1) * pixels));
       const labels = truth.indices.map((i) => opts.train.labels[i]!);
       const score = scoreReconstruction(run.reconstruction, { images, labels }, [h, w, c]);
-      const stem = `round-${obs.round}-client-${obs.clientId}`;
-      const recPath = path.join('leak', `${stem}-reconstruction.png`);
-      const gtPath = path.join('leak', `${stem}-ground-truth.png`);
-      const recImgs = score.perImage.map((p) => run.reconstruction.images.slice(p.reconstruction * pixels, (p.reconstruction + 1) * pixels));
-      const gtImgs = score.perImage.map((p) => images[p.index]!);
-      const scale = Math.max(1, Math.floor(96 / Math.max(h, w)));
-      await writeFileAtomic(path.join(opts.outDir, recPath), await imageGrid(recImgs, h, w, c, {
-        columns: Math.min(8, recImgs.length), scale, labels: score.perImage.map((p) => `${p.psnr.toFixed(1)} dB`),
-      }));
-      await writeFileAtomic(path.join(opts.outDir, gtPath), await imageGrid(gtImgs, h, w, c, {
-        columns: Math.min(8, gtImgs.length), scale, labels: score.perImage.map((p) => `label ${p.trueLabel}`),
-      }));
       Object.assign(rec, {
         psnr: score.psnr, ssim: score.ssim, mse: score.mse, labelAccuracy: score.labelAccuracy,
         labelMultisetAccuracy: score.labelMultisetAccuracy, evaluations: run.evaluations, seconds: run.seconds,
-        images: { reconstruction: recPath, groundTruth: gtPath },
       });
+      if (opts.outDir !== undefined) {
+        const stem = `round-${obs.round}-client-${obs.clientId}`;
+        const recPath = path.join('leak', `${stem}-reconstruction.png`);
+        const gtPath = path.join('leak', `${stem}-ground-truth.png`);
+        const recImgs = score.perImage.map((p) => run.reconstruction.images.slice(p.reconstruction * pixels, (p.reconstruction + 1) * pixels));
+        const gtImgs = score.perImage.map((p) => images[p.index]!);
+        const scale = Math.max(1, Math.floor(96 / Math.max(h, w)));
+        await writeFileAtomic(path.join(opts.outDir, recPath), await imageGrid(recImgs, h, w, c, {
+          columns: Math.min(8, recImgs.length), scale, labels: score.perImage.map((p) => `${p.psnr.toFixed(1)} dB`),
+        }));
+        await writeFileAtomic(path.join(opts.outDir, gtPath), await imageGrid(gtImgs, h, w, c, {
+          columns: Math.min(8, gtImgs.length), scale, labels: score.perImage.map((p) => `label ${p.trueLabel}`),
+        }));
+        rec.images = { reconstruction: recPath, groundTruth: gtPath };
+      }
       opts.log?.(`leak: round ${obs.round} client ${obs.clientId}: ${attack.name} PSNR ${score.psnr.toFixed(2)} dB, labels ${(100 * score.labelAccuracy).toFixed(0)}%`);
     },
     finish: () => records,

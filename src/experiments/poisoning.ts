@@ -1,16 +1,17 @@
 /**
- * Poisoning in the federated harness: adapters from the pure attack and aggregation building blocks
- * (attacks/poisoning/, defenses/aggregation/, which work on flat Float32Array updates) to the
- * harness's interfaces (ClientBehaviour, Aggregator over Params), the fixed Byzantine set, and the
- * backdoor attack-success-rate evaluation.
+ * Poisoning in the federated harness: the adapter from the pure attack building blocks
+ * (attacks/poisoning/, which work on flat Float32Array updates) to the harness's ClientBehaviour, the
+ * fixed Byzantine set, client-side adversarial training as a strategy, and the backdoor
+ * attack-success-rate evaluation. (Aggregators need no adapter: the harness's Aggregator works on the
+ * flat vectors itself.)
  *
  * A malicious client, in a round where it is sampled (the harness runs it after every honest client
  * of the round, so the honest updates exist):
  * ```
  *   needsOwnUpdate:     data ← poisonData(data)  (label-flip: relabel; model-replacement: stamp the
  *                       trigger on a fraction of its samples with the target label), ownUpdate ← local training
- *   seesHonestUpdates:  honest ← the round's honest updates, flattened
- *   send flatToParams(craft({honest, ownUpdate, n, f, rng, globalParams, serverLr, dim}))
+ *   seesHonestUpdates:  honest ← the round's honest updates, as flattened once by the harness
+ *   send unflatten(craft({honest, ownUpdate, n, f, rng, globalParams, serverLr, dim}))
  * ```
  */
 import { tf } from '../engine/tf.js';
@@ -18,13 +19,12 @@ import type { Rng } from '../engine/rng.js';
 import type { Dataset } from '../../datasets/types.js';
 import type { MaliciousCraft, LocalSamples, CraftContext } from '../../attacks/poisoning/index.js';
 import { backdoorTestSet, ModelReplacement } from '../../attacks/poisoning/index.js';
-import type { Aggregator as FlatAggregator } from '../../defenses/aggregation/index.js';
 import type { Model, Params } from '../models/index.js';
 import { adversarialExamples, type AdversarialOptions } from '../../defenses/training/adversarial.js';
 import { dataTensors, disposeData, localSgd, type DataTensors } from '../fl/client.js';
 import { evaluate } from '../fl/evaluate.js';
-import { flatToParams, fromFlatAggregator, paramsToFlat } from '../fl/server.js';
-import type { Aggregator, ClientBehaviour, ClientResult, ClientTask, LocalData, RoundContext, Strategy } from '../fl/types.js';
+import { flatten, unflatten } from '../fl/flat.js';
+import type { ClientBehaviour, ClientResult, ClientTask, LocalData, RoundContext, Strategy } from '../fl/types.js';
 
 /** The F malicious client indices of a run: F distinct indices of 0..K-1 drawn with the seed, ascending. */
 export function chooseByzantine(numClients: number, numByzantine: number, rng: Rng): number[] {
@@ -70,7 +70,7 @@ export function behaviourFromCraft(attack: MaliciousCraft): ClientBehaviour {
         try {
           const r = await ctx.trainLocal(data);
           try {
-            ownUpdate = await paramsToFlat(r.delta);
+            ownUpdate = await flatten(r.delta);
           } finally {
             tf.dispose(Object.values(r.delta));
           }
@@ -78,9 +78,9 @@ export function behaviourFromCraft(attack: MaliciousCraft): ClientBehaviour {
           if (owned !== null) disposeData(owned);
         }
       }
-      const globalFlat = await paramsToFlat(ctx.globalParams);
+      const globalFlat = ctx.globalVector;
       const cctx: CraftContext = {
-        honest: attack.seesHonestUpdates ? await Promise.all(ctx.honestUpdates.map((u) => paramsToFlat(u))) : [],
+        honest: attack.seesHonestUpdates ? [...ctx.honestVectors] : [],
         numClients: ctx.numClients,
         numByzantine: ctx.numMalicious,
         rng: ctx.rng.fork('craft'),
@@ -89,14 +89,9 @@ export function behaviourFromCraft(attack: MaliciousCraft): ClientBehaviour {
         dim: globalFlat.length,
         ...(ownUpdate !== undefined ? { ownUpdate } : {}),
       };
-      return flatToParams(attack.craft(cctx), ctx.globalParams);
+      return unflatten(attack.craft(cctx), ctx.globalParams);
     },
   };
-}
-
-/** The harness Aggregator for a flat aggregator of defenses/aggregation (a plain `mean` keeps the harness's tensor mean). */
-export function harnessAggregator(flat: FlatAggregator): Aggregator {
-  return fromFlatAggregator(flat);
 }
 
 /**
@@ -128,11 +123,11 @@ export class BackdoorEvaluator {
  * Malicious clients that train (label-flip, model-replacement) use the same local procedure.
  */
 export function adversarialStrategy(base: Strategy, opts: AdversarialOptions): Strategy {
-  const d = base.describe();
-  if (base.kind !== 'update' || (d['algorithm'] !== 'fedavg' && d['algorithm'] !== 'fedprox')) {
-    throw new Error(`adversarial training needs a local-SGD strategy (fedavg or fedprox), not ${String(d['algorithm'] ?? base.name)}`);
+  const st = base.settings;
+  if (base.kind !== 'update' || st.algorithm === 'fedsgd') {
+    throw new Error(`adversarial training needs a local-SGD strategy (fedavg or fedprox), not ${base.name}`);
   }
-  const cfg = { epochs: Number(d['epochs']), batchSize: Number(d['batchSize']), lr: Number(d['lr']), mu: Number(d['mu'] ?? 0) };
+  const cfg = { epochs: st.epochs, batchSize: st.batchSize, lr: st.lr, mu: st.mu ?? 0 };
   return {
     name: `${base.name}+${opts.kind}`,
     kind: base.kind,
@@ -141,7 +136,7 @@ export function adversarialStrategy(base: Strategy, opts: AdversarialOptions): S
       return localSgd(task, cfg, (params, x, targets, call) => adversarialExamples(task.model, params, x, targets, opts, seed + call));
     },
     serverUpdate: (global, aggregate) => base.serverUpdate(global, aggregate),
-    // Another algorithm name: worker threads (which rebuild built-in strategies) refuse it.
-    describe: () => ({ ...d, algorithm: `${String(d['algorithm'])}+${opts.kind}`, clientDefense: { ...opts } }),
+    // A variant: worker threads (which rebuild built-in strategies) refuse it.
+    settings: { ...st, variant: opts.kind },
   };
 }

@@ -62,7 +62,7 @@ function checkPositive(name: string, v: number): void {
   if (!(v > 0) || !Number.isFinite(v)) throw new Error(`${name} must be a finite number > 0, got ${v}`);
 }
 
-function localStrategy(name: string, o: FedProxOptions, mu: number): Strategy {
+function localStrategy(name: 'fedavg' | 'fedprox', o: FedProxOptions, mu: number): Strategy {
   const epochs = o.epochs ?? DEFAULTS.epochs;
   const batchSize = o.batchSize ?? DEFAULTS.batchSize;
   const lr = o.lr ?? DEFAULTS.lr;
@@ -77,7 +77,7 @@ function localStrategy(name: string, o: FedProxOptions, mu: number): Strategy {
     kind: 'update',
     clientUpdate: (task: ClientTask): Promise<ClientResult> => localSgd(task, { epochs, batchSize, lr, mu }),
     serverUpdate: (global, aggregate) => addScaled(global, aggregate, serverLr),
-    describe: () => (name === 'fedprox' ? { algorithm: name, epochs, batchSize, lr, serverLr, mu } : { algorithm: name, epochs, batchSize, lr, serverLr }),
+    settings: name === 'fedprox' ? { algorithm: 'fedprox', epochs, batchSize, lr, serverLr, mu } : { algorithm: 'fedavg', epochs, batchSize, lr, serverLr },
   };
 }
 
@@ -104,13 +104,14 @@ export function fedsgd(o: FedSgdOptions = {}): Strategy {
       return { kind: 'gradient', delta: grads, numSamples: n, batchSize: n, localSteps: 1, epochs: 1, lr: serverLr, loss, epochOrders: [task.data.indices.slice()] };
     },
     serverUpdate: (global, aggregate) => addScaled(global, aggregate, -serverLr),
-    describe: () => ({ algorithm: 'fedsgd', serverLr }),
+    settings: { algorithm: 'fedsgd', serverLr },
   };
 }
 
 export interface AlgorithmOptions extends FedProxOptions {}
 
-/** A strategy by name; options that do not apply to it are ignored (FedSGD uses serverLr only). */
+/** A strategy by name; options that do not apply to it are ignored (FedSGD uses serverLr only). Also
+ *  rebuilds a built-in strategy from its {@link Strategy.settings} (worker threads). */
 export function makeStrategy(name: string, o: AlgorithmOptions = {}): Strategy {
   switch (name) {
     case 'fedavg':

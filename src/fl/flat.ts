@@ -1,7 +1,15 @@
 /**
  * Updates as flat host vectors: the one seam between the harness (tensors) and every host-vector
  * plug-in (aggregators, poisoning attacks). `flatten` concatenates parameters in their key order
- * (one read-back on a GPU); `unflatten` is its inverse.
+ * (one read-back on a GPU); `unflatten` is its inverse. The harness flattens each update of a round
+ * once and shares the vectors with the malicious clients and the aggregator.
+ *
+ * The one mean (FedAvg's sample-weighted mean, McMahan et al. 2017), used by the harness's default
+ * aggregator and by defenses/aggregation/mean.ts:
+ * ```
+ *   mean(x_1..x_n; w) = Σ_i (w_i / Σ_j w_j) · x_i        accumulated in float64, rounded once to float32
+ * ```
+ * Example: mean([1,2], [3,4], [5,9]; w = [1,1,2]) = [3.5, 6].
  */
 import { tf } from '../engine/tf.js';
 import { readFlat } from '../engine/read.js';
@@ -39,5 +47,33 @@ export function unflatten(v: Float32Array, like: Params): Params {
   return out;
 }
 
-// ---------------------------------------------------------------- stack checks
+/** Whether every coordinate of v is finite. */
+export function isFiniteVector(v: Float32Array): boolean {
+  for (let j = 0; j < v.length; j++) {
+    const x = v[j]!;
+    // x - x is NaN exactly for NaN and ±Inf: one comparison per coordinate.
+    if (x - x !== 0) return false;
+  }
+  return true;
+}
+
+/** The weighted mean Σ_i (w_i/Σw)·x_i in float64 (see the file header); weights with a positive sum. */
+export function weightedMean64(updates: readonly Float32Array[], weights: readonly number[]): Float64Array {
+  const d = updates[0]!.length;
+  const acc = new Float64Array(d);
+  let total = 0;
+  for (const w of weights) total += w;
+  for (let i = 0; i < updates.length; i++) {
+    const w = weights[i]! / total;
+    if (w === 0) continue;
+    const u = updates[i]!;
+    for (let j = 0; j < d; j++) acc[j]! += w * u[j]!;
+  }
+  return acc;
+}
+
+/** FedAvg's weighted mean of flat updates (see the file header), as a new float32 vector. */
+export function weightedMean(updates: readonly Float32Array[], weights: readonly number[]): Float32Array {
+  return Float32Array.from(weightedMean64(updates, weights));
+}
 

@@ -5,11 +5,14 @@
  * for round t = 1..T:
  *   S_t ← m = max(1, round(C·K)) clients sampled from a stream derived from (seed, t)
  *   for k ∈ S_t, honest:     result_k ← strategy.clientUpdate(w_t, data_k)   then each UpdateTransform
+ *   v_k ← flatten(Δ_k) once per update (src/fl/flat.ts): the honest vectors are shared with the
+ *                            malicious clients and every vector with the aggregator
  *   for k ∈ S_t, malicious:  Δ_k ← behaviour.craft(ctx_k)   (ctx_k sees w_t, its data, the honest updates)
  *   for k ∈ S_t (in order):  every Observer gets Observation(t, k, Δ_k, n_k, B, steps, η, w_t, model)
- *   any Δ_k with NaN/Inf:    nonFinite 'stop' (mean): throw NonFiniteUpdateError, nothing aggregated;
- *                            'drop' (robust aggregators drop them): listed as droppedClients in the metrics
- *   w_{t+1} ← strategy.serverUpdate(w_t, aggregator.aggregate([Δ_k], [n_k]))
+ *   any v_k with NaN/Inf:    found once here; an aggregator without `dropsNonFinite` (the mean): throw
+ *                            NonFiniteUpdateError, nothing aggregated; one with it (robust rules) drops
+ *                            them itself: listed as droppedClients in the metrics
+ *   w_{t+1} ← strategy.serverUpdate(w_t, unflatten(aggregator.aggregate([v_k], [n_k])))
  *   every `evalEvery` rounds and at the last: test accuracy and loss of w_{t+1}; extraMetrics(t, w_{t+1})
  *   checkpoint (params, round, metrics) when a run directory is given
  * ```
@@ -32,9 +35,9 @@ import { createModel, disposeParams, type Model, type ModelOptions, type Params 
 import { CheckpointError, loadCheckpointParams, readCheckpointState, saveCheckpoint } from './checkpoint.js';
 import { Client, dataTensors, disposeData, makeClients, type DataTensors } from './client.js';
 import { ClientWorkerPool } from './client-worker.js';
-import { ALGORITHM_NAMES } from './algorithms.js';
 import { evaluate } from './evaluate.js';
-import { meanAggregator, sampleClients, Server } from './server.js';
+import { checkUpdates, meanAggregator, sampleClients, Server } from './server.js';
+import { flatten, isFiniteVector } from './flat.js';
 import type {
   Aggregator, ClientBehaviour, ClientResult, LocalData, LocalHooks, Observation, ObservationTruth, Observer,
   RoundContext, RoundMetrics, Strategy, UpdateKind, UpdateTransform,
@@ -46,7 +49,7 @@ export function derivedRng(seed: number, label: string): Rng {
 }
 
 /**
- * An update with NaN/Inf coordinates reached an aggregator that cannot drop it (nonFinite 'stop'):
+ * An update with NaN/Inf coordinates reached an aggregator that cannot drop it (no `dropsNonFinite`):
  * the round is abandoned before aggregation, so no corrupt model is ever trained on or evaluated.
  */
 export class NonFiniteUpdateError extends UserError {
@@ -69,7 +72,8 @@ export const RESUME_MUTABLE_KEYS = ['rounds', 'evalEvery', 'evalBatchSize', 'dat
 
 export interface HarnessEvents {
   onRoundStart?(round: number, sampled: number[]): void | Promise<void>;
-  onClientStart?(info: { round: number; clientIndex: number; position: number; count: number; epochs: number; malicious: boolean }): void | Promise<void>;
+  /** A client starts its local procedure of `steps` local steps (nominal, from the strategy's settings). */
+  onClientStart?(info: { round: number; clientIndex: number; position: number; count: number; epochs: number; steps: number; malicious: boolean }): void | Promise<void>;
   onLocalEpoch?(info: { round: number; clientIndex: number; epoch: number; epochs: number }): void | Promise<void>;
   onLocalStep?(info: { round: number; clientIndex: number; step: number; steps: number }): void | Promise<void>;
   onRoundEnd?(metrics: RoundMetrics, history: RoundMetrics[]): void | Promise<void>;
@@ -85,7 +89,7 @@ export interface FederatedOptions {
   partition: number[][];
   clientIds?: string[];
   strategy: Strategy;
-  /** Server-side aggregation (default: the sample-weighted mean). */
+  /** Server-side aggregation over flat host vectors (default: the sample-weighted mean, {@link meanAggregator}). */
   aggregator?: Aggregator;
   rounds: number;
   /** Fraction C of clients sampled per round. */
@@ -114,12 +118,6 @@ export interface FederatedOptions {
   workers?: number;
   /** The options `model` was made with by createModel, when not just its inputShape and classes (worker threads rebuild it). */
   modelOptions?: Partial<ModelOptions>;
-  /**
-   * Updates with NaN/Inf coordinates: 'stop' (default: throw NonFiniteUpdateError before aggregating,
-   * for the mean) or 'drop' (the aggregator drops them itself, as every robust one does; the round's
-   * metrics list them as `droppedClients`).
-   */
-  nonFinite?: 'stop' | 'drop';
   /** Extra per-round metrics of the new global model (e.g. a backdoor's attack success rate), merged into the round's metrics. */
   extraMetrics?: (round: number, params: Params) => Promise<Record<string, number | null>>;
   /** Stop after this round as if interrupted (the checkpoint is written first). */
@@ -173,12 +171,10 @@ function disposeReplaced(old: Params, next: Params): void {
 
 /** The metadata a client that does not train honestly claims: the strategy's nominal settings. */
 function nominalMeta(strategy: Strategy, n: number): { batchSize: number; localSteps: number; epochs: number; lr: number } {
-  const d = strategy.describe();
-  if (strategy.kind === 'gradient') return { batchSize: n, localSteps: 1, epochs: 1, lr: Number(d['serverLr'] ?? 0) };
-  const epochs = Number(d['epochs'] ?? 1);
-  const b = Number(d['batchSize'] ?? 0);
-  const batchSize = b === 0 || b >= n ? n : b;
-  return { batchSize, localSteps: epochs * Math.ceil(n / Math.max(1, batchSize)), epochs, lr: Number(d['lr'] ?? 0) };
+  const st = strategy.settings;
+  if (st.algorithm === 'fedsgd') return { batchSize: n, localSteps: 1, epochs: 1, lr: st.serverLr };
+  const batchSize = st.batchSize === 0 || st.batchSize >= n ? n : st.batchSize;
+  return { batchSize, localSteps: st.epochs * Math.ceil(n / Math.max(1, batchSize)), epochs: st.epochs, lr: st.lr };
 }
 
 function configDifferences(stored: Record<string, unknown>, now: Record<string, unknown>): string[] {
@@ -198,9 +194,8 @@ async function startPool(size: number, model: Model, strategy: Strategy, modelOp
   if (!Number.isInteger(size) || size < 1) throw new Error(`workers must be an integer >= 1, got ${size}`);
   const backend = tf.getBackend();
   if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`worker threads need the wasm or cpu backend, not ${backend} (use workers: 1)`);
-  const d = strategy.describe();
-  if (!(ALGORITHM_NAMES as readonly string[]).includes(String(d['algorithm']))) {
-    throw new Error(`worker threads run the built-in strategies (${ALGORITHM_NAMES.join(', ')}), not '${strategy.name}' (use workers: 1)`);
+  if (strategy.settings.variant !== undefined || strategy.name !== strategy.settings.algorithm) {
+    throw new Error(`worker threads run the built-in strategies (fedavg, fedsgd, fedprox), not '${strategy.name}' (use workers: 1)`);
   }
   const spec = { ...modelOptions, name: model.name, inputShape: model.inputShape, classes: model.classes };
   let rebuilt: Model;
@@ -212,7 +207,7 @@ async function startPool(size: number, model: Model, strategy: Strategy, modelOp
   if (JSON.stringify(rebuilt.paramShapes) !== JSON.stringify(model.paramShapes)) {
     throw new Error(`worker threads rebuilt model '${model.name}' with other parameter shapes: pass the options it was made with as modelOptions`);
   }
-  return ClientWorkerPool.start(size, { backend, model: spec, strategy: d });
+  return ClientWorkerPool.start(size, { backend, model: spec, strategy: { ...strategy.settings } });
 }
 
 /** Runs federated training (see the file header). */
@@ -225,6 +220,10 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
   if (o.partition.length === 0) throw new Error('the partition has no clients');
   const clients = makeClients(o.partition, o.clientIds);
   const K = clients.length;
+  const nominalSteps = (n: number): { epochs: number; steps: number } => {
+    const m = nominalMeta(strategy, n);
+    return { epochs: m.epochs, steps: m.localSteps };
+  };
 
   // Resume state.
   let history: RoundMetrics[] = [];
@@ -274,6 +273,7 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
       await o.events?.onRoundStart?.(round, sampled);
       const global = server.params;
       const sent = new Map<number, Sent>();
+      const vectors = new Map<number, Float32Array>();
       let corrupt: number[] = [];
       try {
         const behaviours = new Map<number, ClientBehaviour>();
@@ -312,7 +312,7 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
               const r = await pool!.run(
                 { global: globalHost, images, labels, numClasses: hostTrain!.numClasses, seed, rngLabel: `client:${round}:${k}`, progressMs: hooks.onStep ? 100 : 0 },
                 hooks,
-                () => o.events?.onClientStart?.({ round, clientIndex: k, position: position++, count: sampled.length, epochs: nominalMeta(strategy, client.numSamples).epochs, malicious: false }),
+                () => o.events?.onClientStart?.({ round, clientIndex: k, position: position++, count: sampled.length, ...nominalSteps(client.numSamples), malicious: false }),
               );
               return [k, r] as const;
             }));
@@ -325,8 +325,7 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
           } else {
             for (const k of honestList) {
               const client = clients[k]!;
-              const epochs = nominalMeta(strategy, client.numSamples).epochs;
-              await o.events?.onClientStart?.({ round, clientIndex: k, position: position++, count: sampled.length, epochs, malicious: false });
+              await o.events?.onClientStart?.({ round, clientIndex: k, position: position++, count: sampled.length, ...nominalSteps(client.numSamples), malicious: false });
               results.set(k, await runLocal(client, client.data(train)));
             }
           }
@@ -352,23 +351,26 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
           }
           sent.set(k, { client, malicious: false, kind: r.kind, delta, numSamples: r.numSamples, batchSize: r.batchSize, localSteps: r.localSteps, epochs: r.epochs, lr: r.lr, loss: r.loss, epochOrders: r.epochOrders });
         }
+        // Each update is flattened once; the vectors serve the malicious clients and the aggregator.
+        for (const k of honestList) vectors.set(k, await flatten(sent.get(k)!.delta));
 
         // Malicious clients: they see the round's honest updates.
         const honest = sampled.filter((k) => sent.has(k));
         const honestUpdates = honest.map((k) => sent.get(k)!.delta);
         const honestWeights = honest.map((k) => sent.get(k)!.numSamples);
+        const honestVectors = honest.map((k) => vectors.get(k)!);
         const numMalicious = sampled.filter((k) => behaviours.has(k) && clients[k]!.numSamples > 0).length;
-        const serverLr = Number(strategy.describe()['serverLr'] ?? 1);
+        const serverLr = strategy.settings.serverLr;
+        const globalVector = numMalicious > 0 ? await flatten(global) : new Float32Array(0);
         for (const k of sampled) {
           const b = behaviours.get(k);
           const client = clients[k]!;
           if (b === undefined || client.numSamples === 0) continue;
-          const epochs = nominalMeta(strategy, client.numSamples).epochs;
-          await o.events?.onClientStart?.({ round, clientIndex: k, position: position++, count: sampled.length, epochs, malicious: true });
+          await o.events?.onClientStart?.({ round, clientIndex: k, position: position++, count: sampled.length, ...nominalSteps(client.numSamples), malicious: true });
           const data = client.data(train);
           const ctx: RoundContext = {
             round, clientId: client.id, clientIndex: k, kind: strategy.kind, model, globalParams: global, data,
-            numSamples: client.numSamples, honestUpdates, honestWeights,
+            numSamples: client.numSamples, honestUpdates, honestWeights, honestVectors, globalVector,
             numClients: honest.length + numMalicious, numMalicious, serverLr,
             rng: derivedRng(seed, `craft:${round}:${k}`),
             trainLocal: (d?: LocalData) => runLocal(client, d ?? data),
@@ -379,6 +381,8 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
           for (const [name, t] of Object.entries(crafted)) delta[name] = owned.has(t.id) ? tf.clone(t) : t;
           const meta = nominalMeta(strategy, client.numSamples);
           sent.set(k, { client, malicious: true, kind: strategy.kind, delta, numSamples: client.numSamples, ...meta, loss: null, epochOrders: [] });
+          checkUpdates([global, delta], [1, 1]);
+          vectors.set(k, await flatten(delta));
         }
 
         // The server sees every update.
@@ -393,18 +397,12 @@ export async function runFederated(o: FederatedOptions): Promise<FederatedResult
           for (const ob of o.observers ?? []) await ob.observe(obs, truth);
         }
 
-        // Updates with NaN/Inf coordinates never reach a mean; robust aggregators drop them.
-        const finite = order.map((k) => tf.tidy(() => {
-          const parts = Object.values(sent.get(k)!.delta).map((t) => tf.all(tf.isFinite(t)).cast('float32'));
-          return parts.length === 0 ? tf.scalar(1) : tf.min(tf.stack(parts));
-        }));
-        const finiteFlags = await Promise.all(finite.map(async (t) => (await t.data())[0] === 1));
-        tf.dispose(finite);
-        corrupt = order.filter((_, i) => !finiteFlags[i]);
-        if (corrupt.length > 0 && (o.nonFinite ?? 'stop') === 'stop') {
+        // Updates with NaN/Inf coordinates: found once, here; only an aggregator that drops them gets them.
+        corrupt = order.filter((k) => !isFiniteVector(vectors.get(k)!));
+        if (corrupt.length > 0 && aggregator.dropsNonFinite !== true) {
           throw new NonFiniteUpdateError(round, corrupt, history.length > 0 ? history[history.length - 1]!.round : resumedFrom);
         }
-        if (order.length > 0) await server.applyRound(order.map((k) => sent.get(k)!.delta), order.map((k) => sent.get(k)!.numSamples));
+        if (order.length > 0) server.applyRound(order.map((k) => vectors.get(k)!), order.map((k) => sent.get(k)!.numSamples));
       } finally {
         for (const s of sent.values()) disposeParams(s.delta);
       }

@@ -16,6 +16,10 @@
  * - `natural`: one client per user of the data's natural split (LEAF writers), the first numClients
  *   users in a seeded random order.
  *
+ * On the command line and in configs (train --partition, matrix partitions) a partition is one spec
+ * grammar (src/core/spec.ts), parsed here by {@link parsePartition}: `iid`, `shards:perClient=2`,
+ * `dirichlet:alpha=0.5`, `natural` (defaults: perClient 2, alpha 0.5).
+ *
  * Every client's index list is sorted ascending. Errors in the request (more clients than samples,
  * more shards than samples, alpha <= 0, natural without users...) are PartitionError, a DataError:
  * a user-facing message, shown without a stack.
@@ -23,12 +27,51 @@
 import { Rng } from '../engine/rng.js';
 import { DataError } from '../../datasets/types.js';
 import { median } from '../metrics/stats.js';
+import { parseSpec, type Registry } from '../core/spec.js';
 
 export type PartitionSpec =
   | { kind: 'iid' }
   | { kind: 'shards'; shardsPerClient?: number }
   | { kind: 'dirichlet'; alpha: number; minSamples?: number; maxRetries?: number }
   | { kind: 'natural'; users: { id: string; indices: number[] }[] };
+
+/** The partitions of the spec grammar, their parameters and defaults. */
+export const partitionRegistry: Registry = {
+  kind: 'partition',
+  components: [
+    { name: 'iid', summary: 'seeded shuffle, equal sizes', params: {} },
+    { name: 'shards', summary: 'McMahan et al. label shards', params: { perClient: { type: 'int', default: 2, min: 1, description: 'shards per client' } } },
+    { name: 'dirichlet', summary: 'label skew Dir(alpha)', params: { alpha: { type: 'number', default: 0.5, above: 0, description: 'concentration (small = skewed)' } } },
+    { name: 'natural', summary: "one client per user of the data's natural split (LEAF writers)", params: {} },
+  ],
+};
+
+/** A partition as the spec grammar gives it (natural's users come from the dataset). */
+export type PartitionChoice =
+  | { kind: 'iid' }
+  | { kind: 'shards'; shardsPerClient: number }
+  | { kind: 'dirichlet'; alpha: number }
+  | { kind: 'natural' };
+
+/** Parses `iid`, `shards:perClient=N`, `dirichlet:alpha=A` or `natural` (SpecError, one line, on a mistake). */
+export function parsePartition(text: string): PartitionChoice {
+  const p = parseSpec(text, partitionRegistry)[0]!;
+  if (p.name === 'shards') return { kind: 'shards', shardsPerClient: p.values['perClient'] as number };
+  if (p.name === 'dirichlet') return { kind: 'dirichlet', alpha: p.values['alpha'] as number };
+  return { kind: p.name as 'iid' | 'natural' };
+}
+
+/** The canonical text of a partition, every parameter written out: 'iid', 'shards:perClient=2', 'dirichlet:alpha=0.5'. */
+export function formatPartition(c: PartitionChoice): string {
+  if (c.kind === 'shards') return `shards:perClient=${c.shardsPerClient}`;
+  if (c.kind === 'dirichlet') return `dirichlet:alpha=${c.alpha}`;
+  return c.kind;
+}
+
+/** The {@link PartitionSpec} of a choice; `natural` needs the dataset's users. */
+export function partitionSpecOf(c: PartitionChoice, users?: { id: string; indices: number[] }[]): PartitionSpec {
+  return c.kind === 'natural' ? { kind: 'natural', users: users ?? [] } : c;
+}
 
 /** A partition request that cannot be met; user-facing. */
 export class PartitionError extends DataError {

@@ -8,12 +8,12 @@
  * ```
  *   Δ = Σ_k (n_k / n) · Δ_k,        n = Σ_k n_k  over the clients of the round
  * ```
- * Parameters: updates Δ_k (model deltas w_k − w_global, or gradients g_k), weights n_k ≥ 0 with Σ n_k > 0.
- * Example: updates [1] and [4] with weights 1 and 3 → 0.25·1 + 0.75·4 = 3.25.
+ * Parameters: updates Δ_k (model deltas w_k − w_global, or gradients g_k) as flat host vectors, weights
+ * n_k ≥ 0 with Σ n_k > 0. Example: updates [1] and [4] with weights 1 and 3 → 0.25·1 + 0.75·4 = 3.25.
  * Robust aggregators (defenses/aggregation/) implement the same {@link Aggregator} interface.
  */
 import { tf } from '../engine/tf.js';
-import { flatten } from './flat.js';
+import { unflatten, weightedMean } from './flat.js';
 import type { Rng } from '../engine/rng.js';
 import { disposeParams, type Params } from '../models/index.js';
 import type { Aggregator, Strategy } from './types.js';
@@ -30,12 +30,13 @@ export function sampleClients(numClients: number, fraction: number, rng: Rng): n
   return rng.sample(numClients, clientsPerRound(numClients, fraction)).sort((a, b) => a - b);
 }
 
-/** Checks that every update has the same names and shapes as the first. */
+/** Checks that every update has the same names and shapes as the first (crafted updates must match the model). */
 export function checkUpdates(updates: Params[], weights: number[]): void {
   if (updates.length === 0) throw new Error('aggregate: no updates');
   if (weights.length !== updates.length) throw new Error(`aggregate: ${updates.length} updates but ${weights.length} weights`);
   const names = Object.keys(updates[0]!);
   for (const [i, u] of updates.entries()) {
+    if (Object.keys(u).length !== names.length) throw new Error(`aggregate: update ${i} has parameters ${Object.keys(u).join(', ')}, expected ${names.join(', ')}`);
     for (const n of names) {
       const t = u[n];
       if (t === undefined) throw new Error(`aggregate: update ${i} has no parameter '${n}'`);
@@ -47,64 +48,40 @@ export function checkUpdates(updates: Params[], weights: number[]): void {
   for (const w of weights) if (!(w >= 0) || !Number.isFinite(w)) throw new Error(`aggregate: weights must be finite and >= 0, got ${w}`);
 }
 
-/** The weighted mean Σ_k (n_k/n)·Δ_k (see the file header). Sums in client order (deterministic). */
-export function weightedMean(updates: Params[], weights: number[]): Params {
-  checkUpdates(updates, weights);
-  const total = weights.reduce((a, b) => a + b, 0);
-  if (!(total > 0)) throw new Error('aggregate: the weights sum to 0');
-  const out: Params = {};
-  for (const name of Object.keys(updates[0]!)) {
-    out[name] = tf.tidy(() => {
-      let acc: tf.Tensor | null = null;
-      updates.forEach((u, k) => {
-        const w = weights[k]! / total;
-        if (w === 0) return;
-        const term = tf.mul(u[name]!, w);
-        acc = acc === null ? term : tf.add(acc, term);
-      });
-      return acc!;
-    });
+/** Checks a stack of flat updates: at least one, equal lengths, finite weights >= 0 with a positive sum. */
+function checkStack(updates: readonly Float32Array[], weights: readonly number[]): void {
+  if (updates.length === 0) throw new Error('aggregate: no updates');
+  if (weights.length !== updates.length) throw new Error(`aggregate: ${updates.length} updates but ${weights.length} weights`);
+  for (const [i, u] of updates.entries()) {
+    if (u.length !== updates[0]!.length) throw new Error(`aggregate: update ${i} has ${u.length} values, update 0 has ${updates[0]!.length}`);
   }
-  return out;
-}
-
-/** Concatenates parameters (in their key order) into one host vector (one read-back on a GPU). */
-export const paramsToFlat: (p: Params) => Promise<Float32Array> = flatten;
-
-/** The inverse of {@link paramsToFlat}: a host vector cut into tensors shaped like `like`. */
-export function flatToParams(v: Float32Array, like: Params): Params {
-  const total = Object.values(like).reduce((s, t) => s + t.size, 0);
-  if (v.length !== total) throw new Error(`flat vector has ${v.length} values, the parameters ${total}`);
-  const out: Params = {};
-  let at = 0;
-  for (const [name, t] of Object.entries(like)) {
-    out[name] = tf.tensor(v.subarray(at, at + t.size), t.shape, 'float32');
-    at += t.size;
-  }
-  return out;
+  for (const w of weights) if (!(w >= 0) || !Number.isFinite(w)) throw new Error(`aggregate: weights must be finite and >= 0, got ${w}`);
+  if (!(weights.reduce((a, b) => a + b, 0) > 0)) throw new Error('aggregate: the weights sum to 0');
 }
 
 /**
- * An {@link Aggregator} over Params from one over flat host vectors (defenses/aggregation/ works on
- * stacks of Float32Array): flattens every update, aggregates, reshapes the result.
+ * The harness's default aggregator: FedAvg's sample-weighted mean of the flat updates ({@link weightedMean},
+ * the one mean, also behind defenses/aggregation's `mean`). It cannot drop non-finite updates: the harness
+ * stops the run on one.
  */
-export function fromFlatAggregator(flat: { name: string; aggregate(updates: Float32Array[], weights: number[]): Float32Array }): Aggregator {
-  return {
-    name: flat.name,
-    async aggregate(updates: Params[], weights: number[]): Promise<Params> {
-      checkUpdates(updates, weights);
-      const flats = await Promise.all(updates.map(paramsToFlat));
-      return flatToParams(flat.aggregate(flats, weights), updates[0]!);
-    },
-  };
-}
-
-/** The default aggregator: FedAvg's sample-weighted mean. */
-export const meanAggregator: Aggregator = { name: 'mean', aggregate: weightedMean };
+export const meanAggregator: Aggregator = {
+  name: 'mean',
+  params: {},
+  dropsNonFinite: false,
+  aggregate(updates: Float32Array[], weights: number[]): Float32Array {
+    checkStack(updates, weights);
+    return weightedMean(updates, weights);
+  },
+  checkClients(n: number): void {
+    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`mean: needs at least one update per round, got n=${n}`);
+  },
+  lastInfo: undefined,
+  reset(): void {},
+};
 
 /**
- * Holds the global model and applies a round: aggregate the updates with the aggregator, then let the
- * strategy turn the aggregate into the next global model. Owns `params` (disposes replaced ones).
+ * Holds the global model and applies a round: aggregate the flat updates with the aggregator, then let
+ * the strategy turn the aggregate into the next global model. Owns `params` (disposes replaced ones).
  */
 export class Server {
   constructor(
@@ -113,9 +90,9 @@ export class Server {
     readonly aggregator: Aggregator = meanAggregator,
   ) {}
 
-  /** One server step: params ← strategy.serverUpdate(params, aggregator.aggregate(updates, weights)). */
-  async applyRound(updates: Params[], weights: number[]): Promise<void> {
-    const aggregate = await this.aggregator.aggregate(updates, weights);
+  /** One server step: params ← strategy.serverUpdate(params, unflatten(aggregator.aggregate(updates, weights))). */
+  applyRound(updates: Float32Array[], weights: number[]): void {
+    const aggregate = unflatten(this.aggregator.aggregate(updates, weights), this.params);
     try {
       const next = this.strategy.serverUpdate(this.params, aggregate);
       const keep = new Set(Object.values(next).map((t) => t.id));
@@ -123,8 +100,7 @@ export class Server {
       this.params = next;
     } finally {
       const keep = new Set(Object.values(this.params).map((t) => t.id));
-      const inputs = new Set(updates.flatMap((u) => Object.values(u).map((t) => t.id)));
-      tf.dispose(Object.values(aggregate).filter((t) => !keep.has(t.id) && !inputs.has(t.id)));
+      tf.dispose(Object.values(aggregate).filter((t) => !keep.has(t.id)));
     }
   }
 

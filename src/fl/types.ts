@@ -12,7 +12,8 @@
  *   round, nothing more (the optional {@link ObservationTruth} is for *scoring* a reconstruction only).
  * - Poisoning attacks are {@link ClientBehaviour}s: the harness asks them for the update of the clients
  *   they control, with a {@link RoundContext} holding what the threat model lets them see.
- * - Robust aggregation is an {@link Aggregator} over updates (deltas w_k − w_global, or gradients).
+ * - Robust aggregation is an {@link Aggregator} over flat host vectors of the updates (deltas w_k − w_global,
+ *   or gradients), flattened once per round.
  * - Client-side defenses (pruning, noise, clipping, quantisation) are {@link UpdateTransform}s.
  * - FedAvg / FedSGD / FedProx are {@link Strategy} objects (Flower style): swapping the algorithm
  *   changes one object, never the loop.
@@ -24,6 +25,7 @@
 import type { tf } from '../engine/tf.js';
 import type { Rng } from '../engine/rng.js';
 import type { Model, Params } from '../models/index.js';
+import type { ParamValue } from '../core/spec.js';
 
 export type { Model, Params } from '../models/index.js';
 
@@ -79,14 +81,46 @@ export interface Observer {
   finish?(): Promise<unknown> | unknown;
 }
 
+/** What one call to `aggregate` did, for logs and reports. Indices refer to the input stack. */
+export interface AggregationInfo {
+  /** Number of updates received. */
+  n: number;
+  /** Indices of updates dropped as non-finite. */
+  dropped: number[];
+  /** Indices of updates selected (Krum, Multi-Krum, Bulyan), where the rule selects. */
+  selected?: number[];
+  /** Iterations run (geomed, centered-clip). */
+  iterations?: number;
+}
+
 /**
- * Server-side combination of the updates of one round. `weights` are the clients' sample counts n_k
- * (not normalised). Returns fresh tensors; must not dispose its inputs. May be asynchronous (rules that
- * work on host vectors read the updates back with `await`, as GPU backends require).
+ * Server-side combination of the updates of one round, over flat host vectors: the one aggregator
+ * interface (the harness's default mean and every rule of defenses/aggregation/ implement it). The
+ * harness flattens each update once per round (src/fl/flat.ts, parameters in key order) and passes the
+ * stack with weights n_k (the clients' sample counts, not normalised). Returns a new vector of the same
+ * length; never modifies or aliases an input.
+ *
+ * Non-finite updates (one policy): the harness finds updates with a NaN/Inf coordinate before
+ * aggregating. If the aggregator declares `dropsNonFinite`, it gets them and drops them itself (robust
+ * rules count each as one of the f Byzantine clients); the round lists them as `droppedClients`.
+ * Otherwise (the mean, and any rule that does not declare it) the harness stops the run with
+ * NonFiniteUpdateError before aggregating.
  */
 export interface Aggregator {
+  /** Canonical spec text, e.g. 'krum:f=2' or 'clip:bound=5+median'. */
   readonly name: string;
-  aggregate(updates: Params[], weights: number[]): Params | Promise<Params>;
+  /** Parameter values in force, defaults and run-supplied values filled in. */
+  readonly params: Readonly<Record<string, ParamValue>>;
+  /** Aggregate n updates (each of length d) with relative weights n_k; returns a new vector. */
+  aggregate(updates: Float32Array[], weights: number[]): Float32Array;
+  /** Capability: drops updates with NaN/Inf coordinates itself (absent or false: the harness stops the run on one). */
+  readonly dropsNonFinite?: boolean;
+  /** Throws (a UserError) if this rule cannot run with n updates per round (precondition). */
+  checkClients(n: number): void;
+  /** What the last `aggregate` call did. */
+  readonly lastInfo: AggregationInfo | undefined;
+  /** Forget state carried between rounds (centered-clip's center); no-op for stateless rules. */
+  reset(): void;
 }
 
 /** Local training settings of the 'update' strategies. batchSize 0 = the full local dataset (B = ∞). */
@@ -154,9 +188,30 @@ export interface Strategy {
   clientUpdate(task: ClientTask): Promise<ClientResult>;
   /** The next global model from the current one and the aggregate (fresh tensors; inputs untouched). */
   serverUpdate(global: Params, aggregate: Params): Params;
-  /** Settings, for reports and checkpoints. */
-  describe(): Record<string, unknown>;
+  /** Typed settings, for reports, checkpoints and worker threads (which rebuild built-in strategies from them). */
+  readonly settings: StrategySettings;
 }
+
+/** Settings of the local-SGD strategies (FedAvg, FedProx). */
+export interface LocalSgdSettings extends LocalTrainConfig {
+  algorithm: 'fedavg' | 'fedprox';
+  serverLr: number;
+  /**
+   * A modified local procedure (e.g. 'pgd' for adversarial training): the same settings, other client
+   * code. Worker threads rebuild only strategies without a variant.
+   */
+  variant?: string;
+}
+
+/** Settings of FedSGD (one full-batch gradient per client, server step serverLr). */
+export interface FedSgdSettings {
+  algorithm: 'fedsgd';
+  serverLr: number;
+  variant?: string;
+}
+
+/** What a {@link Strategy} runs, as typed data (never read back from report text). */
+export type StrategySettings = LocalSgdSettings | FedSgdSettings;
 
 /**
  * What a malicious client may use when crafting its update. The default threat model is omniscient
@@ -176,6 +231,11 @@ export interface RoundContext {
   /** This round's honest updates (after client-side transforms) and their weights. */
   honestUpdates: readonly Params[];
   honestWeights: readonly number[];
+  /** The same honest updates as flat host vectors (src/fl/flat.ts), flattened once per round and shared
+   *  with the aggregator: read-only. */
+  honestVectors: readonly Float32Array[];
+  /** The global model as a flat host vector (read-only). */
+  globalVector: Float32Array;
   /** Updates the server aggregates this round (n, honest and malicious) and how many are malicious (f). */
   numClients: number;
   numMalicious: number;

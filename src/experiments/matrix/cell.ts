@@ -1,6 +1,8 @@
 /**
  * One cell of `fedattack matrix`: a complete federated run from its settings alone (so it runs the
- * same in any process), returning plain JSON.
+ * same in any process), returning plain JSON. `runMatrixCell` maps the cell's settings to
+ * FederatedSettings (`cellRunSettings`) and calls runFederatedExperiment (src/experiments/federated.ts),
+ * which writes only the leak images; nothing of the run is built here.
  *
  * - clean / poison cells: FedAvg (E, B, lr) on the partitioned dataset with the defense's aggregator
  *   (built assuming F Byzantine clients) and client defense; in poison cells a fixed set of F clients
@@ -15,28 +17,11 @@
  *   client's real samples (PSNR, SSIM, label accuracy). Client defenses change the observed update
  *   (adversarial examples, clipping + noise); the aggregator only acts after the observation.
  */
-import path from 'node:path';
-import { tf } from '../../engine/tf.js';
-import { selectBackend } from '../../engine/backend.js';
-import { Rng } from '../../engine/rng.js';
-import { createModel } from '../../models/index.js';
-import { loadDataset, resolveDatasetDir, type DatasetSplit, type LoadOptions } from '../../../datasets/index.js';
-import { existsSync } from 'node:fs';
-import { partition, type PartitionSpec } from '../../fl/partition.js';
-import { makeStrategy } from '../../fl/algorithms.js';
-import { NonFiniteUpdateError, runFederated } from '../../fl/harness.js';
-import { adversarialStrategy, BackdoorEvaluator, behaviourFromCraft, chooseByzantine, harnessAggregator } from '../poisoning.js';
-import { leakageObserver, type LeakRecord } from '../leak-observer.js';
-import { buildAttack, ModelReplacement } from '../../../attacks/poisoning/index.js';
-import { buildAggregator, Mean } from '../../../defenses/aggregation/index.js';
-import { parseAdversarial } from '../../../defenses/training/adversarial.js';
-import { clipNoiseTransform, parseClipNoise } from '../../../defenses/training/clip-noise.js';
-import { parseSpec } from '../../core/spec.js';
-import type { RoundMetrics, UpdateTransform } from '../../fl/types.js';
-import { dataTensors, disposeData, type DataTensors } from '../../fl/client.js';
-import { evaluate } from '../../fl/evaluate.js';
-import type { Dataset } from '../../../datasets/index.js';
-import { clientDefenseKind, leakName, partitionRegistry, type CellSettings } from './config.js';
+import { selectBackend, type BackendChoice } from '../../engine/backend.js';
+import type { DatasetSplit } from '../../../datasets/index.js';
+import { loadFederatedData, runFederatedExperiment, type FederatedSettings } from '../federated.js';
+import type { LeakRecord } from '../leak-observer.js';
+import { isBackdoor, leakName, type CellSettings } from './config.js';
 
 export interface CellRound {
   round: number;
@@ -73,21 +58,38 @@ export interface CellResult {
 }
 
 const datasets = new Map<string, DatasetSplit>();
-let backendReady: string | null = null;
+let backendReady: BackendChoice | null = null;
 
-async function dataset(s: CellSettings, trainSize: number | undefined): Promise<DatasetSplit> {
-  const load: LoadOptions = { seed: s.seed };
-  if (trainSize !== undefined) load.trainSize = trainSize;
-  if (s.testSize !== undefined) load.testSize = s.testSize;
-  if (s.dataDir !== undefined && s.dataset !== 'synthetic') {
-    const dataDir = path.resolve(s.dataDir);
-    load.dataDir = dataDir;
-    if (!existsSync(await resolveDatasetDir(s.dataset, { dataDir }))) load.path = dataDir;
+/** The federated-run settings of a cell (see the file header; leak cells: iid, B = batch, one local epoch). */
+export function cellRunSettings(s: CellSettings): FederatedSettings {
+  const common: FederatedSettings = {
+    dataset: s.dataset, model: s.model, clients: s.clients, fraction: s.fraction, lr: s.lr, algorithm: 'fedavg', serverLr: 1,
+    byzantine: s.byzantine, aggregator: s.defense.aggregator, seed: s.seed, backend: s.backend, workers: 1,
+    ...(s.dataDir !== undefined ? { dataDir: s.dataDir } : {}),
+    ...(s.testSize !== undefined ? { testSize: s.testSize } : {}),
+    ...(s.defense.clientDefense !== undefined ? { clientDefense: s.defense.clientDefense } : {}),
+  };
+  if (s.kind === 'leak') {
+    const L = s.leakage;
+    if (L === undefined) throw new Error('leak cell without leakage settings');
+    return {
+      ...common, partition: 'iid', localEpochs: 1, batchSize: L.batch, rounds: L.rounds, trainSize: s.clients * L.batch,
+      leak: leakName(s.attack), leakClients: L.clients, leakRounds: L.rounds, leakIterations: L.iterations, leakRestarts: L.restarts,
+    };
   }
-  const key = JSON.stringify([s.dataset, load]);
+  return {
+    ...common, partition: s.partition, localEpochs: s.localEpochs!, batchSize: s.batchSize!, rounds: s.rounds!,
+    ...(s.trainSize !== undefined ? { trainSize: s.trainSize } : {}),
+    ...(s.kind === 'poison' ? { attack: s.attack } : {}),
+  };
+}
+
+/** The cell's dataset, loaded once per process for cells that share it. */
+async function dataset(s: FederatedSettings): Promise<DatasetSplit> {
+  const key = JSON.stringify([s.dataset, s.dataDir, s.trainSize, s.testSize, s.seed]);
   let d = datasets.get(key);
   if (d === undefined) {
-    d = await loadDataset(s.dataset, load);
+    d = await loadFederatedData(s);
     if (datasets.size > 4) datasets.clear();
     datasets.set(key, d);
   }
@@ -96,122 +98,44 @@ async function dataset(s: CellSettings, trainSize: number | undefined): Promise<
 
 /** Loads the dataset a cell would use (config validation: a missing or bad dataset fails before any cell runs). */
 export async function checkDataset(s: CellSettings): Promise<DatasetSplit> {
-  return dataset(s, s.trainSize);
-}
-
-function partitionSpec(text: string): PartitionSpec {
-  const p = parseSpec(text, partitionRegistry)[0]!;
-  if (p.name === 'shards') return { kind: 'shards', shardsPerClient: p.values['perClient'] as number };
-  if (p.name === 'dirichlet') return { kind: 'dirichlet', alpha: p.values['alpha'] as number };
-  return { kind: 'iid' };
-}
-
-/** The test inputs whose class is not `target`, labelled `target` (accuracy on it = rate of predicting the target). */
-function nonTargetSet(test: Dataset, target: number): DataTensors | null {
-  const [h, w, c] = test.shape;
-  const per = h * w * c;
-  const keep: number[] = [];
-  for (let i = 0; i < test.labels.length; i++) if (test.labels[i] !== target) keep.push(i);
-  if (keep.length === 0) return null;
-  const images = new Float32Array(keep.length * per);
-  keep.forEach((i, k) => images.set(test.images.subarray(i * per, (i + 1) * per), k * per));
-  return dataTensors({ ...test, images, labels: new Int32Array(keep.length).fill(target), users: undefined } as Dataset);
+  return dataset(cellRunSettings(s));
 }
 
 const mean = (xs: number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
 
-export async function runCell(s: CellSettings, outDir: string): Promise<CellResult> {
+/** Runs one cell: runFederatedExperiment with the cell's settings (only leak images are written, under outDir). */
+export async function runMatrixCell(s: CellSettings, outDir: string): Promise<CellResult> {
   const t0 = performance.now();
-  if (backendReady !== s.backend) {
-    await selectBackend(s.backend);
-    backendReady = s.backend;
+  if (backendReady === null || backendReady.requested !== s.backend) backendReady = await selectBackend(s.backend);
+  const settings = cellRunSettings(s);
+  const { metrics } = await runFederatedExperiment(settings, { outDir, files: 'leak-images', backend: backendReady, data: await dataset(settings) });
+  const result: CellResult = { kind: s.kind, finalAccuracy: metrics.error !== undefined ? null : metrics.finalAccuracy ?? null, rounds: [], seconds: 0 };
+  if (metrics.byzantineClients !== undefined) result.byzantineClients = metrics.byzantineClients;
+  if (metrics.stoppedAtRound !== undefined) {
+    result.stoppedAtRound = metrics.stoppedAtRound;
+    result.stopped = metrics.error!;
   }
-  const leak = s.kind === 'leak';
-  const L = s.leakage;
-  if (leak && L === undefined) throw new Error('leak cell without leakage settings');
-  const trainSize = leak ? s.clients * L!.batch : s.trainSize;
-  const { train, test } = await dataset(s, trainSize);
-  const parts = partition(train.labels, s.clients, leak ? { kind: 'iid' } : partitionSpec(s.partition), new Rng(s.seed).fork('partition'));
-  const model = createModel(s.model, { inputShape: train.shape, classes: train.numClasses });
-  const epochs = leak ? 1 : s.localEpochs!;
-  const batchSize = leak ? L!.batch : s.batchSize!;
-  const rounds = leak ? L!.rounds : s.rounds!;
-  let strategy = makeStrategy('fedavg', { epochs, batchSize, lr: s.lr, serverLr: 1 });
-  const transforms: UpdateTransform[] = [];
-  if (s.defense.clientDefense !== undefined) {
-    if (clientDefenseKind(s.defense.clientDefense) === 'adversarial') strategy = adversarialStrategy(strategy, parseAdversarial(s.defense.clientDefense));
-    else transforms.push(clipNoiseTransform(parseClipNoise(s.defense.clientDefense)));
-  }
-  const flat = buildAggregator(s.defense.aggregator, { numByzantine: s.byzantine, seed: s.seed });
-  const plainMean = flat instanceof Mean;
-  const attack = s.kind === 'poison' ? buildAttack(s.attack) : null;
-  const byzantineClients = attack !== null ? chooseByzantine(s.clients, s.byzantine, new Rng(s.seed).fork('byzantine')) : [];
-  const byzantineSet = new Set(byzantineClients);
-  const behaviour = attack !== null ? behaviourFromCraft(attack) : null;
-  const backdoor = attack instanceof ModelReplacement ? new BackdoorEvaluator(test, attack) : null;
-  // Without the trigger: a model that predicts the target for everything is not a backdoor.
-  const cleanTarget: DataTensors | null = attack instanceof ModelReplacement ? nonTargetSet(test, attack.target) : null;
-  const observer = leak
-    ? leakageObserver({
-        attack: leakName(s.attack), clients: L!.clients, rounds: L!.rounds, seed: s.seed, train,
-        outDir, iterations: L!.iterations, restarts: L!.restarts,
-      })
-    : null;
-
-  const result: CellResult = { kind: s.kind, finalAccuracy: null, rounds: [], seconds: 0 };
-  if (attack !== null) result.byzantineClients = byzantineClients;
-  let history: RoundMetrics[] = [];
-  try {
-    const r = await runFederated({
-      model, train, test, partition: parts, strategy, rounds, fraction: s.fraction, seed: s.seed,
-      ...(plainMean ? {} : { aggregator: harnessAggregator(flat) }),
-      nonFinite: plainMean ? 'stop' : 'drop',
-      ...(behaviour !== null ? { behaviour: (k: number) => (byzantineSet.has(k) ? behaviour : undefined) } : {}),
-      ...(backdoor !== null ? {
-        extraMetrics: async (_round: number, p) => ({
-          attackSuccessRate: await backdoor.successRate(model, p),
-          cleanTargetRate: cleanTarget === null ? null : (await evaluate(model, p, cleanTarget)).accuracy,
-        }),
-      } : {}),
-      ...(transforms.length > 0 ? { transforms } : {}),
-      ...(observer !== null ? { observers: [observer] } : {}),
-      workers: 1,
-      events: { onRoundEnd: (_m, h) => { history = h; } },
-    });
-    tf.dispose(Object.values(r.params));
-    history = r.rounds;
-    result.finalAccuracy = r.finalAccuracy;
-  } catch (e) {
-    if (!(e instanceof NonFiniteUpdateError)) throw e;
-    result.stoppedAtRound = e.round;
-    result.stopped = e.message;
-    result.finalAccuracy = null;
-  } finally {
-    backdoor?.dispose();
-    if (cleanTarget !== null) disposeData(cleanTarget);
-  }
-  result.rounds = history.map((m) => {
-    const x = m as RoundMetrics & { attackSuccessRate?: number | null; cleanTargetRate?: number | null; droppedClients?: number[] };
+  result.rounds = metrics.rounds.map((m) => {
     const row: CellRound = { round: m.round, accuracy: m.accuracy, loss: m.loss };
-    if (x.attackSuccessRate !== undefined) row.attackSuccessRate = x.attackSuccessRate;
-    if (x.cleanTargetRate !== undefined) row.cleanTargetRate = x.cleanTargetRate;
+    if (m.attackSuccessRate !== undefined) row.attackSuccessRate = m.attackSuccessRate;
+    if (m.cleanTargetRate !== undefined) row.cleanTargetRate = m.cleanTargetRate;
     if (m.maliciousClients !== undefined) row.maliciousClients = m.maliciousClients;
-    if (x.droppedClients !== undefined) row.droppedClients = x.droppedClients;
+    if (m.droppedClients !== undefined) row.droppedClients = m.droppedClients;
     return row;
   });
-  if (backdoor !== null) {
+  if (s.kind === 'poison' && isBackdoor(s.attack)) {
     const asr = result.rounds.map((r) => r.attackSuccessRate).filter((v): v is number => typeof v === 'number');
     result.attackSuccessRate = result.stoppedAtRound !== undefined ? null : (result.rounds.at(-1)?.attackSuccessRate ?? null);
     result.cleanTargetRate = result.stoppedAtRound !== undefined ? null : (result.rounds.at(-1)?.cleanTargetRate ?? null);
     result.maxAttackSuccessRate = asr.length > 0 ? Math.max(...asr) : null;
     result.attackSuccessRateWhenSampled = mean(result.rounds.filter((r) => (r.maliciousClients?.length ?? 0) > 0 && typeof r.attackSuccessRate === 'number').map((r) => r.attackSuccessRate!));
   }
-  if (observer !== null) {
-    const done = observer.records.filter((r) => r.psnr !== undefined);
+  if (metrics.leakage !== undefined) {
+    const done = metrics.leakage.filter((r) => r.psnr !== undefined);
     result.psnr = mean(done.map((r) => r.psnr!));
     result.ssim = mean(done.map((r) => r.ssim!));
     result.labelAccuracy = mean(done.map((r) => r.labelAccuracy!));
-    result.leakRecords = observer.records.map((r) => {
+    result.leakRecords = metrics.leakage.map((r) => {
       const { seconds: _s, ...rest } = r;
       return rest;
     });

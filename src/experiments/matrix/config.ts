@@ -22,12 +22,11 @@ import { createHash } from 'node:crypto';
 import { buildAttack } from '../../../attacks/poisoning/index.js';
 import { LEAKAGE_ATTACK_NAMES, getLeakageAttack } from '../../../attacks/leakage/index.js';
 import { buildAggregator } from '../../../defenses/aggregation/index.js';
-import { parseAdversarial } from '../../../defenses/training/adversarial.js';
-import { parseClipNoise } from '../../../defenses/training/clip-noise.js';
 import { canonicalDatasetName } from '../../../datasets/index.js';
 import { MODEL_NAMES } from '../../models/index.js';
 import { clientsPerRound } from '../../fl/server.js';
-import { parseSpec, type Registry } from '../../core/spec.js';
+import { formatPartition, parsePartition } from '../../fl/partition.js';
+import { clientDefenseKind } from '../federated.js';
 import { UserError } from '../../core/errors.js';
 
 /** Bumped when the meaning of a cell's settings or result changes (old cells are then not reused). */
@@ -132,28 +131,7 @@ const KNOWN_KEYS = new Set([
   'localEpochs', 'batchSize', 'lr', 'rounds', 'trainSize', 'testSize', 'leakage',
 ]);
 
-export const partitionRegistry: Registry = {
-  kind: 'partition',
-  components: [
-    { name: 'iid', summary: 'seeded shuffle, equal sizes', params: {} },
-    { name: 'shards', summary: 'McMahan et al. label shards', params: { perClient: { type: 'int', default: 2, min: 1, description: 'shards per client' } } },
-    { name: 'dirichlet', summary: 'label skew Dir(alpha)', params: { alpha: { type: 'number', default: 0.5, above: 0, description: 'concentration' } } },
-  ],
-};
-
-/** `pgd:…`, `fgsm:…` (adversarial training) or `clip-noise:…` (update clipping + noise). */
-export function clientDefenseKind(text: string): 'adversarial' | 'clip-noise' {
-  const name = text.trim().split(':')[0]!.trim();
-  if (name === 'clip-noise') {
-    parseClipNoise(text);
-    return 'clip-noise';
-  }
-  if (name === 'pgd' || name === 'fgsm') {
-    parseAdversarial(text);
-    return 'adversarial';
-  }
-  throw new MatrixConfigError(`unknown client defense "${text}"; valid client defenses: pgd, fgsm, clip-noise`);
-}
+export { clientDefenseKind } from '../federated.js';
 
 export function isLeak(attack: string): boolean {
   return attack.startsWith('leak:');
@@ -209,9 +187,7 @@ export function parseMatrixConfig(raw: Record<string, unknown>): MatrixConfig {
   const seeds = list('seeds', raw['seeds'] ?? raw['seed'], d.seeds).map((s, i) => num(`seeds[${i}]`, s, { min: 0, integer: true }));
   const byzantine = list('byzantine', raw['byzantine'], d.byzantine).map((f, i) => num(`byzantine[${i}]`, f, { min: 0, max: clients, integer: true }));
   const partitions = list('partitions', raw['partitions'] ?? raw['partition'], d.partitions).map((p, i) => {
-    const parsed = parseSpec(str(`partitions[${i}]`, p), partitionRegistry)[0]!;
-    const keys = Object.keys(parsed.values);
-    return keys.length === 0 ? parsed.name : `${parsed.name}:${keys.map((k) => `${k}=${String(parsed.values[k])}`).join(',')}`;
+    return formatPartition(parsePartition(str(`partitions[${i}]`, p)));
   });
 
   // Defenses: an aggregator spec, or {name?, aggregator?, clientDefense?}.

@@ -5,7 +5,7 @@
  * worker runs it does not change its result.
  */
 import { isUserError } from '../../core/errors.js';
-import { runCell } from './cell.js';
+import { runMatrixCell } from './cell.js';
 import type { CellSettings } from './config.js';
 
 interface RunMessage {
@@ -28,7 +28,7 @@ process.on('message', (m: RunMessage | { type: 'exit' }) => {
   }
   queue = queue.then(async () => {
     try {
-      const result = await runCell(m.settings, m.outDir);
+      const result = await runMatrixCell(m.settings, m.outDir);
       process.send!({ type: 'done', key: m.key, result });
     } catch (e) {
       const err = e as Error;
