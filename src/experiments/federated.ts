@@ -42,15 +42,14 @@ import type { Params, UpdateTransform } from '../fl/types.js';
 import type { FederatedConfig, FederatedMetrics, FederatedRound } from './federated-types.js';
 
 export type { FederatedConfig, FederatedMetrics, FederatedRound } from './federated-types.js';
-import { adversarialStrategy, BackdoorEvaluator, behaviourFromCraft, chooseByzantine } from './poisoning.js';
+import { batchDefenseStrategy, BackdoorEvaluator, behaviourFromCraft, chooseByzantine } from './poisoning.js';
 import { leakageObserver } from './leak-observer.js';
 import type { LeakRecord } from './leak-observer.js';
 import { writeFederatedReport } from './federated-report.js';
-import { buildAttack, ModelReplacement } from '../../attacks/poisoning/index.js';
+import { buildAttack, isBackdoor } from '../../attacks/poisoning/index.js';
 import { getLeakageAttack } from '../../attacks/leakage/index.js';
 import { buildAggregator } from '../../defenses/aggregation/index.js';
-import { parseAdversarial } from '../../defenses/training/adversarial.js';
-import { clipNoiseTransform, parseClipNoise } from '../../defenses/training/clip-noise.js';
+import { buildClientDefenses, type ClientDefense } from '../../defenses/client/index.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 
 /** Settings of a federated run: the `train` flags in camelCase; absent keys take {@link FEDERATED_DEFAULTS}. */
@@ -201,18 +200,12 @@ export function partitionOf(s: FederatedSettings): PartitionChoice {
   return p;
 }
 
-/** `pgd:…`, `fgsm:…` (adversarial training) or `clip-noise:…` (update clipping + noise); checks the spec. */
-export function clientDefenseKind(text: string): 'adversarial' | 'clip-noise' {
-  const name = text.trim().split(':')[0]!.trim();
-  if (name === 'clip-noise') {
-    parseClipNoise(text);
-    return 'clip-noise';
-  }
-  if (name === 'pgd' || name === 'fgsm') {
-    parseAdversarial(text);
-    return 'adversarial';
-  }
-  throw new UserError(`unknown client defense "${text}"; valid client defenses: pgd, fgsm, clip-noise`);
+/**
+ * The client defenses of a spec (`pgd:…`, `fgsm:…`, `clip-noise:…`, registered ones, chained with `+`):
+ * checks it (SpecError, one line) and says whether one acts on training batches.
+ */
+export function clientDefenseKind(text: string): 'batch' | 'update' {
+  return buildClientDefenses(text).some((d) => d.level === 'batch') ? 'batch' : 'update';
 }
 
 /** Loads the dataset of a run (a seeded subset when trainSize/testSize are given). */
@@ -366,22 +359,23 @@ export async function runFederatedExperiment(given: FederatedSettings, ctx: Fede
   const behaviour = attack !== null ? behaviourFromCraft(attack) : null;
   let clientWorkers = workers;
   const transforms: UpdateTransform[] = [];
-  if (config.clientDefense !== undefined) {
-    if (clientDefenseKind(config.clientDefense) === 'adversarial') {
-      if (config.algorithm === 'fedsgd') throw new UserError('--client-defense needs --algorithm fedavg or fedprox (adversarial training changes the local SGD steps)');
-      strategy = adversarialStrategy(strategy, parseAdversarial(config.clientDefense));
+  const defenses: ClientDefense[] = config.clientDefense !== undefined ? buildClientDefenses(config.clientDefense, { seed }) : [];
+  for (const d of defenses) {
+    if (d.level === 'batch') {
+      if (config.algorithm === 'fedsgd') throw new UserError(`--client-defense ${d.name} needs --algorithm fedavg or fedprox (it changes the local SGD steps)`);
+      strategy = batchDefenseStrategy(strategy, d);
       clientWorkers = 1;
-    } else transforms.push(clipNoiseTransform(parseClipNoise(config.clientDefense)));
+    } else transforms.push(d.transform);
   }
-  const backdoor = attack instanceof ModelReplacement ? new BackdoorEvaluator(test, attack) : null;
+  const backdoor = attack !== null && isBackdoor(attack) ? new BackdoorEvaluator(test, attack.backdoor) : null;
   // Without the trigger: a model that predicts the target for everything is not a backdoor.
-  const cleanTarget = attack instanceof ModelReplacement ? nonTargetSet(test, attack.target) : null;
+  const cleanTarget = attack !== null && isBackdoor(attack) ? nonTargetSet(test, attack.backdoor.target) : null;
   log(`model: ${model.name} (${countParams(model).toLocaleString('en-US')} parameters)`);
   log(`algorithm: ${describeAlgorithm(config)}; ${config.clientsPerRound} of ${config.clients} clients per round; ${config.rounds} rounds`);
   if (clientWorkers > 1) log(`worker threads: ${clientWorkers} (the clients of a round train in parallel; same results as --workers 1)`);
   if (attack !== null) log(`attack: ${attack.name} by ${numByzantine} of ${config.clients} clients (${byzantineClients.join(', ')}), acting in the rounds they are sampled`);
   log(`aggregator: ${aggregator.name}${aggregator.dropsNonFinite ? ' (updates with NaN/Inf are dropped)' : ' (updates with NaN/Inf stop the run)'}`);
-  if (config.clientDefense !== undefined) log(`client defense: ${clientDefenseKind(config.clientDefense) === 'adversarial' ? 'adversarial training ' : ''}${config.clientDefense}${clientWorkers < workers ? ' (in this thread: worker threads off)' : ''}`);
+  if (config.clientDefense !== undefined) log(`client defense: ${defenses.map((d) => (d.level === 'batch' ? `${d.name} (on every training batch)` : d.name)).join(' + ')}${clientWorkers < workers ? ' (in this thread: worker threads off)' : ''}`);
   if (runDir !== undefined && allFiles) log(`output: ${runDir}`);
   let leakObs: ReturnType<typeof leakageObserver> | null = null;
   if (settings.leak !== undefined) {

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { outDir, requireNumber } from '../core/validate.js';
-import { createModel, MODEL_NAMES, type Model, type ModelOptions, type Shape3 } from '../models/index.js';
+import { createModel, modelNames, type Model, type ModelOptions, type Shape3 } from '../models/index.js';
 import { loadImage } from '../io/image.js';
 import { defaultImage, defaultImageName } from '../io/scene.js';
 import { getLeakageAttack, type LeakageAttack } from '../../attacks/leakage/index.js';
@@ -137,7 +137,7 @@ export function resolveLeakageSettings(a: LeakageSettings, out?: string): Resolv
       throw new UserError((e as Error).message);
     }
   })();
-  if (!MODEL_NAMES.includes(modelName)) throw new UserError(`unknown model '${modelName}' (known: ${MODEL_NAMES.join(', ')})`);
+  if (!modelNames().includes(modelName)) throw new UserError(`unknown model '${modelName}' (known: ${modelNames().join(', ')})`);
   const seed = requireNumber('seed', a.seed ?? LEAKAGE_DEFAULTS.seed, { integer: true });
   const inputSize = requireNumber('input-size', a.inputSize ?? LEAKAGE_DEFAULTS.inputSize, { integer: true, min: 8, max: 256 });
   const channels = requireNumber('channels', a.channels ?? LEAKAGE_DEFAULTS.channels, { integer: true });

@@ -18,9 +18,9 @@ import { tf } from '../engine/tf.js';
 import type { Rng } from '../engine/rng.js';
 import type { Dataset } from '../../datasets/types.js';
 import type { MaliciousCraft, LocalSamples, CraftContext } from '../../attacks/poisoning/index.js';
-import { backdoorTestSet, ModelReplacement } from '../../attacks/poisoning/index.js';
+import type { Backdoor } from '../../attacks/poisoning/index.js';
 import type { Model, Params } from '../models/index.js';
-import { adversarialExamples, type AdversarialOptions } from '../../defenses/training/adversarial.js';
+import type { BatchDefense } from '../../defenses/client/index.js';
 import { dataTensors, disposeData, localSgd, type DataTensors } from '../fl/client.js';
 import { evaluate } from '../fl/evaluate.js';
 import { flatten, unflatten } from '../fl/flat.js';
@@ -101,8 +101,8 @@ export function behaviourFromCraft(attack: MaliciousCraft): ClientBehaviour {
 export class BackdoorEvaluator {
   private readonly data: DataTensors | null;
 
-  constructor(test: Dataset, attack: ModelReplacement) {
-    const bd = backdoorTestSet({ images: test.images, labels: test.labels, shape: test.shape, numClasses: test.numClasses }, attack.trigger, attack.target);
+  constructor(test: Dataset, backdoor: Backdoor) {
+    const bd = backdoor.testSet({ images: test.images, labels: test.labels, shape: test.shape, numClasses: test.numClasses });
     this.data = bd.labels.length === 0 ? null : dataTensors({ ...test, images: bd.images, labels: bd.labels, users: undefined } as Dataset);
   }
 
@@ -117,26 +117,28 @@ export class BackdoorEvaluator {
 }
 
 /**
- * Client-side adversarial training (--client-defense pgd:… | fgsm:…): the strategy's local SGD, with
- * every mini-batch replaced by its adversarial version (defenses/training/adversarial.ts) at the
- * current local parameters. Local-update strategies only (fedavg, fedprox); runs in the main thread.
- * Malicious clients that train (label-flip, model-replacement) use the same local procedure.
+ * A batch-level client defense in local training (--client-defense pgd:… | fgsm:… or a registered one):
+ * the strategy's local SGD, with every mini-batch replaced by `defense.transformBatch` at the current
+ * local parameters (adversarial training: defenses/training/adversarial.ts). Local-update strategies only
+ * (fedavg, fedprox); runs in the main thread. Malicious clients that train (label-flip,
+ * model-replacement) use the same local procedure.
  */
-export function adversarialStrategy(base: Strategy, opts: AdversarialOptions): Strategy {
+export function batchDefenseStrategy(base: Strategy, defense: BatchDefense): Strategy {
   const st = base.settings;
   if (base.kind !== 'update' || st.algorithm === 'fedsgd') {
-    throw new Error(`adversarial training needs a local-SGD strategy (fedavg or fedprox), not ${base.name}`);
+    throw new Error(`a batch-level client defense needs a local-SGD strategy (fedavg or fedprox), not ${base.name}`);
   }
   const cfg = { epochs: st.epochs, batchSize: st.batchSize, lr: st.lr, mu: st.mu ?? 0 };
+  const kind = defense.name.split(':')[0]!;
   return {
-    name: `${base.name}+${opts.kind}`,
+    name: `${base.name}+${kind}`,
     kind: base.kind,
     clientUpdate: (task: ClientTask): Promise<ClientResult> => {
       const seed = task.rng.fork('adversarial').int(2 ** 31 - 1);
-      return localSgd(task, cfg, (params, x, targets, call) => adversarialExamples(task.model, params, x, targets, opts, seed + call));
+      return localSgd(task, cfg, (params, x, targets, call) => defense.transformBatch(task.model, params, x, targets, seed + call));
     },
     serverUpdate: (global, aggregate) => base.serverUpdate(global, aggregate),
     // A variant: worker threads (which rebuild built-in strategies) refuse it.
-    settings: { ...st, variant: opts.kind },
+    settings: { ...st, variant: kind },
   };
 }

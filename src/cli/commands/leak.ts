@@ -9,9 +9,9 @@
  */
 import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
-import { MODEL_NAMES } from '../../models/index.js';
+import { modelNames } from '../../models/index.js';
 import { toJson } from '../../io/atomic.js';
-import { LEAKAGE_ATTACK_NAMES } from '../../../attacks/leakage/index.js';
+import { leakageAttackNames } from '../../../attacks/leakage/index.js';
 import { fmt, fmtLoss, LEAKAGE_DEFAULTS, runLeakage, type LeakageRunContext, type LeakageSettings } from '../../experiments/leakage.js';
 import { runLeakageBatch } from '../../experiments/leakage-batch.js';
 import { withCommonOptions, type CommonArgs } from '../options.js';
@@ -127,8 +127,8 @@ export function leakCommand(y: Argv): Argv {
       withCommonOptions(b)
         .option('image', { type: 'string', array: true, describe: 'private image file(s), any PNG/JPEG (centre-cropped and resized); default: built-in scenes' })
         .option('batch', { type: 'number', describe: `number of built-in images when no --image is given (default ${d.batch})` })
-        .option('attack', { type: 'string', default: d.attack, describe: `attack: ${LEAKAGE_ATTACK_NAMES.join(' | ')}` })
-        .option('model', { type: 'string', default: d.model, describe: `model: ${MODEL_NAMES.join(' | ')}` })
+        .option('attack', { type: 'string', default: d.attack, describe: `attack: ${leakageAttackNames().join(' | ')}` })
+        .option('model', { type: 'string', default: d.model, describe: `model: ${modelNames().join(' | ')}` })
         .option('classes', { type: 'number', describe: 'number of classes (default 100 for lenet as in the DLG paper, 10 otherwise)' })
         .option('input-size', { type: 'number', default: d.inputSize, describe: 'image height and width fed to the model' })
         .option('channels', { type: 'number', default: d.channels, describe: '3 = RGB, 1 = greyscale' })

@@ -18,8 +18,8 @@ import path from 'node:path';
 import { BACKEND_NAMES, describeChoice, selectBackend } from '../../engine/backend.js';
 import { describePoisoning } from '../../../attacks/poisoning/index.js';
 import { describeAggregators } from '../../../defenses/aggregation/index.js';
-import { describeClientDefenses } from '../../../defenses/training/adversarial.js';
-import { LEAKAGE_ATTACK_NAMES } from '../../../attacks/leakage/index.js';
+import { describeClientDefenses } from '../../../defenses/client/index.js';
+import { leakageAttackNames } from '../../../attacks/leakage/index.js';
 import { MATRIX_DEFAULTS, parseMatrixConfig } from '../../experiments/matrix/config.js';
 import { runMatrix } from '../../experiments/matrix/run.js';
 import { loadConfigFile, outDir as defaultOutDir, requireNumber } from '../options.js';
@@ -80,7 +80,7 @@ export async function matrixHandler(a: MatrixArgs): Promise<void> {
 const CONFIG_HELP = `Config file keys (JSON or YAML), with defaults:
   defenses     (required) list of aggregator specs, or {name, aggregator, clientDefense} rows;
                clientDefense: pgd:… | fgsm:… (adversarial training) | clip-noise:clip=C,sigma=S
-  attacks      (required) poisoning specs and leak:${LEAKAGE_ATTACK_NAMES.join(' | leak:')}; a "none" column is added
+  attacks      (required) poisoning specs and leak:${leakageAttackNames().join(' | leak:')}; a "none" column is added
   byzantine    ${JSON.stringify(MATRIX_DEFAULTS.byzantine)}  malicious clients F (number or list)
   partitions   ${JSON.stringify(MATRIX_DEFAULTS.partitions)}  iid | shards:perClient=2 | dirichlet:alpha=0.5 | natural
   seeds        ${JSON.stringify(MATRIX_DEFAULTS.seeds)}
@@ -97,7 +97,7 @@ export function matrixCommand(y: Argv): Argv {
     (b) =>
       b
         .wrap(null)
-        .usage(`$0 matrix --config FILE [--out DIR] [--workers N|auto]\n\n${CONFIG_HELP}\n\n${describePoisoning()}\n\n${describeAggregators()}\n\n${describeClientDefenses()}\n  clip-noise: clip=1 (L2 bound of the sent update), sigma=0.01 (noise std as a multiple of clip)`)
+        .usage(`$0 matrix --config FILE [--out DIR] [--workers N|auto]\n\n${CONFIG_HELP}\n\n${describePoisoning()}\n\n${describeAggregators()}\n\n${describeClientDefenses()}`)
         .option('config', { type: 'string', describe: 'the matrix: JSON or YAML file (keys above)' })
         .option('out', { type: 'string', describe: 'output directory; rerunning with the same one resumes (default results/matrix-<timestamp>)' })
         .option('workers', { type: 'string', describe: 'cells run in parallel in this many child processes (a number or auto = min(cores, cells to run)); results do not change', defaultDescription: 'auto' })

@@ -12,7 +12,8 @@
  * FEDERATED_DEFAULTS is the one place they are set.
  */
 import type { Argv } from 'yargs';
-import { MODEL_NAMES } from '../../models/index.js';
+import { modelNames } from '../../models/index.js';
+import { leakageAttackNames } from '../../../attacks/leakage/index.js';
 import { canonicalDatasetName } from '../../../datasets/index.js';
 import { describeRegistry } from '../../core/spec.js';
 import { parsePartition, partitionRegistry } from '../../fl/partition.js';
@@ -20,7 +21,8 @@ import { ALGORITHM_NAMES } from '../../fl/algorithms.js';
 import { FEDERATED_DEFAULTS as D, clientDefenseKind, runFederatedExperiment, type FederatedSettings } from '../../experiments/federated.js';
 import { buildAttack, describePoisoning } from '../../../attacks/poisoning/index.js';
 import { buildAggregator, describeAggregators } from '../../../defenses/aggregation/index.js';
-import { describeClientDefenses } from '../../../defenses/training/adversarial.js';
+import { describeClientDefenses } from '../../../defenses/client/index.js';
+import { datasetNames } from '../../../datasets/index.js';
 import { getLeakageAttack } from '../../../attacks/leakage/index.js';
 import { outDir, requireNumber, withCommonOptions, type CommonArgs } from '../options.js';
 import { UserError } from '../../core/errors.js';
@@ -85,7 +87,7 @@ function settingsFromFlags(a: TrainArgs): FederatedSettings {
   const int = (name: string, v: unknown, min: number): number => requireNumber(name, v, { min, integer: true });
   if (a.dataset !== undefined) s.dataset = canonicalDatasetName(String(a.dataset));
   if (a.dataDir !== undefined) s.dataDir = a.dataDir;
-  if (a.model !== undefined) s.model = oneOf('model', a.model, MODEL_NAMES);
+  if (a.model !== undefined) s.model = oneOf('model', a.model, modelNames());
   if (a.clients !== undefined) s.clients = int('clients', a.clients, 1);
   if (a.fraction !== undefined) {
     const f = requireNumber('fraction', a.fraction, { max: 1 });
@@ -178,9 +180,9 @@ export function trainCommand(y: Argv): Argv {
     'federated training (FedAvg / FedSGD / FedProx) with per-round test accuracy, checkpoints and a report',
     (b) =>
       withCommonOptions(b)
-        .option('dataset', { type: 'string', describe: 'dataset name (synthetic, mnist, fashion-mnist, cifar10, cifar100, femnist, image-folder)', defaultDescription: TRAIN_DEFAULTS.dataset })
+        .option('dataset', { type: 'string', describe: `dataset name (${datasetNames().join(', ')})`, defaultDescription: TRAIN_DEFAULTS.dataset })
         .option('data-dir', { type: 'string', describe: 'data directory (default $FEDATTACK_DATA_DIR or data/)' })
-        .option('model', { type: 'string', describe: `model (${MODEL_NAMES.join(', ')})`, defaultDescription: TRAIN_DEFAULTS.model })
+        .option('model', { type: 'string', describe: `model (${modelNames().join(', ')})`, defaultDescription: TRAIN_DEFAULTS.model })
         .option('clients', { type: 'number', describe: 'number of clients K', defaultDescription: `${TRAIN_DEFAULTS.clients} (natural: all users)` })
         .option('fraction', { type: 'number', describe: 'fraction C of clients sampled per round (max(1, round(C·K)) clients)', defaultDescription: String(TRAIN_DEFAULTS.fraction) })
         .option('local-epochs', { type: 'number', describe: 'local epochs E', defaultDescription: String(TRAIN_DEFAULTS.localEpochs) })
@@ -201,8 +203,8 @@ export function trainCommand(y: Argv): Argv {
         .option('attack', { type: 'string', describe: `poisoning attack of the --byzantine clients, NAME[:k=v,...]:\n${describePoisoning()}` })
         .option('byzantine', { type: 'number', describe: 'number F of malicious clients (a fixed set drawn with the seed; they act in the rounds they are sampled)' })
         .option('aggregator', { type: 'string', describe: `server aggregation, a chain like norm-clip:bound=5+median:\n${describeAggregators()}`, defaultDescription: 'mean' })
-        .option('client-defense', { type: 'string', describe: `client defense: adversarial training, or clip-noise:clip=C,sigma=S (update clipping + noise):\n${describeClientDefenses()}` })
-        .option('leak', { type: 'string', choices: ['dlg', 'idlg', 'ig'], describe: 'run this gradient-leakage attack on observed honest clients' })
+        .option('client-defense', { type: 'string', describe: `client defenses, chained with + (at most one batch-level):\n${describeClientDefenses()}` })
+        .option('leak', { type: 'string', choices: leakageAttackNames(), describe: 'run this gradient-leakage attack on observed honest clients' })
         .option('leak-clients', { type: 'number', describe: 'honest clients attacked per round', defaultDescription: '1' })
         .option('leak-rounds', { type: 'number', describe: 'attack the clients of rounds 1..R', defaultDescription: '1' })
         .option('leak-iterations', { type: 'number', describe: "optimiser steps of the leakage attack (default: the attack's own)" })

@@ -20,10 +20,10 @@
  */
 import { createHash } from 'node:crypto';
 import { buildAttack } from '../../../attacks/poisoning/index.js';
-import { LEAKAGE_ATTACK_NAMES, getLeakageAttack } from '../../../attacks/leakage/index.js';
+import { leakageAttackNames, getLeakageAttack } from '../../../attacks/leakage/index.js';
 import { buildAggregator } from '../../../defenses/aggregation/index.js';
 import { canonicalDatasetName } from '../../../datasets/index.js';
-import { MODEL_NAMES } from '../../models/index.js';
+import { modelNames } from '../../models/index.js';
 import { clientsPerRound } from '../../fl/server.js';
 import { formatPartition, parsePartition } from '../../fl/partition.js';
 import { clientDefenseKind } from '../federated.js';
@@ -175,7 +175,7 @@ export function parseMatrixConfig(raw: Record<string, unknown>): MatrixConfig {
   const d = MATRIX_DEFAULTS;
   const dataset = canonicalDatasetName(raw['dataset'] === undefined ? d.dataset : str('dataset', raw['dataset']));
   const model = raw['model'] === undefined ? d.model : str('model', raw['model']);
-  if (!MODEL_NAMES.includes(model)) throw new MatrixConfigError(`model must be one of ${MODEL_NAMES.join(', ')}, got "${model}"`);
+  if (!modelNames().includes(model)) throw new MatrixConfigError(`model must be one of ${modelNames().join(', ')}, got "${model}"`);
   const clients = num('clients', raw['clients'] ?? d.clients, { min: 1, integer: true });
   const fraction = num('fraction', raw['fraction'] ?? d.fraction, { above: 0, max: 1 });
   const localEpochs = num('localEpochs', raw['localEpochs'] ?? d.localEpochs, { min: 1, integer: true });
@@ -225,9 +225,9 @@ export function parseMatrixConfig(raw: Record<string, unknown>): MatrixConfig {
   const attacks = list('attacks', raw['attacks'], []).map((a, i) => {
     const text = str(`attacks[${i}]`, a);
     if (text === 'none') return text;
-    if (isLeak(text) || LEAKAGE_ATTACK_NAMES.includes(text)) {
+    if (isLeak(text) || leakageAttackNames().includes(text)) {
       const name = isLeak(text) ? leakName(text) : text;
-      if (!LEAKAGE_ATTACK_NAMES.includes(name)) throw new MatrixConfigError(`unknown leakage attack "${name}" in "${text}"; valid: ${LEAKAGE_ATTACK_NAMES.map((n) => `leak:${n}`).join(', ')}`);
+      if (!leakageAttackNames().includes(name)) throw new MatrixConfigError(`unknown leakage attack "${name}" in "${text}"; valid: ${leakageAttackNames().map((n) => `leak:${n}`).join(', ')}`);
       return `leak:${name}`;
     }
     buildAttack(text);
