@@ -34,6 +34,7 @@ import { ComponentRegistry } from ${JSON.stringify(REGISTRY_URL)};
 appendFileSync(process.env.PLUGIN_MARKS, 'plugin-mean\\n');
 ComponentRegistry.shared('aggregator').register({
   name: 'plugin-mean',
+  role: 'aggregator',
   summary: 'sample-weighted mean (a test plug-in)',
   params: {},
   build: () => ({
@@ -125,7 +126,7 @@ describe('fedattack --plugin', () => {
 
   it('train --plugin FILE --aggregator <its name> runs with the registered aggregator', (t) => {
     // Until the registries are merged, buildAggregator reads only the built-in list: skip, saying so.
-    const probe: Component<Aggregator> = { name: 'plugin-probe', summary: 'probe', params: {}, build: () => buildAggregator('mean') };
+    const probe = { name: 'plugin-probe', role: 'aggregator', summary: 'probe', params: {}, build: () => buildAggregator('mean') } as Component<Aggregator>;
     const shared = ComponentRegistry.shared<Aggregator>('aggregator');
     shared.register(probe);
     let merged = true;
