@@ -204,12 +204,8 @@ export {
   type PartitionSummary,
 } from './fl/partition.js';
 export {
-  /** The server's default rule: the sample-weighted mean of tensor updates. */
+  /** The server's default rule: the sample-weighted mean of the updates. */
   meanAggregator,
-  /** Wraps a rule over flattened host vectors (such as a registered {@link Aggregator}) as a harness aggregator. */
-  fromFlatAggregator,
-  /** The sample-weighted mean of tensor updates. */
-  weightedMean,
 } from './fl/server.js';
 export {
   /** An observer that records every observation (optionally with its update). */
@@ -242,7 +238,7 @@ export type {
   Observer,
   /** How a malicious client replaces its honest update (poisoning). */
   ClientBehaviour,
-  /** A harness-level aggregator over tensor updates; {@link fromFlatAggregator} adapts a vector rule. */
+  /** The aggregator runFederated takes (TODO(lead): one type with {@link Aggregator} once the harness seam is merged; drop this alias). */
   Aggregator as ParamsAggregator,
   /** A federated algorithm: the client's local procedure and the server's update. */
   Strategy,
@@ -381,11 +377,63 @@ export {
 } from './metrics/index.js';
 
 // ---------------------------------------------------------------------------------------------------
-// Registration and experiments: enabled by the lead after merging the "registries" and "experiments" branches.
-// TODO(registries): export { registerAggregator, registerPoisoningAttack, registerLeakageAttack, registerClientDefense, registerDataset, registerModel } from …;
-// TODO(registries): export { aggregatorNames, poisoningAttackNames, leakageAttackNames, clientDefenseNames, datasetNames, modelNames } from …;
-// TODO(experiments): export { runLeakage, runLeakageBatch, LEAKAGE_DEFAULTS, type LeakageSettings } from './experiments/leakage.js';
-// TODO(experiments): export { runFederatedExperiment, FEDERATED_DEFAULTS, type FederatedSettings } from './experiments/federated.js';
-// TODO(experiments): export { runMatrixCell, type CellResult } from './experiments/matrix/cell.js';
-// TODO(experiments): export { runBench } from './experiments/bench.js';
-// TODO(experiments): export type { RunContext } from './experiments/…';
+// Registration and experiments: written on the "registries" and "experiments" branches; the lead
+// uncomments these lines after merging them (names and paths as on those branches).
+// TODO(registries): export {
+// TODO(registries):   /** Adds an aggregator or pre-aggregator usable in every --aggregator spec, chain and config. */ registerAggregator,
+// TODO(registries):   /** Every final aggregator's name, built-in and registered. */ aggregatorNames,
+// TODO(registries):   /** Every pre-aggregator's name. */ preAggregatorNames,
+// TODO(registries):   /** What registerAggregator takes: declaration, role and build. */ type AggregationComponent,
+// TODO(registries): } from '../defenses/aggregation/index.js';
+// TODO(registries): export {
+// TODO(registries):   /** Adds a poisoning attack usable as --attack and in matrix rows. */ registerPoisoningAttack,
+// TODO(registries):   /** Every poisoning attack's name. */ poisoningAttackNames,
+// TODO(registries):   /** What registerPoisoningAttack takes. */ type PoisoningComponent,
+// TODO(registries): } from '../attacks/poisoning/index.js';
+// TODO(registries): export {
+// TODO(registries):   /** Adds a leakage attack usable as leak --attack, train --leak and leak:NAME in a matrix. */ registerLeakageAttack,
+// TODO(registries):   /** Every leakage attack's name. */ leakageAttackNames,
+// TODO(registries): } from '../attacks/leakage/index.js';
+// TODO(registries): export {
+// TODO(registries):   /** Adds a client defense (batch-level or update-level). */ registerClientDefense,
+// TODO(registries):   /** Every client defense's name. */ clientDefenseNames,
+// TODO(registries):   /** Builds client defenses from a spec. */ buildClientDefenses,
+// TODO(registries):   /** What registerClientDefense takes. */ type ClientDefenseComponent,
+// TODO(registries): } from '../defenses/client/index.js';
+// TODO(registries): export {
+// TODO(registries):   /** Adds a dataset (with its files, probe and download plan). */ registerDataset,
+// TODO(registries):   /** Every dataset's name. */ datasetNames,
+// TODO(registries):   /** What registerDataset takes. */ type DatasetEntry,
+// TODO(registries): } from '../datasets/index.js';
+// TODO(registries): export {
+// TODO(registries):   /** Adds a model (and its variants as parameters). */ registerModel,
+// TODO(registries):   /** Every model's name. */ modelNames,
+// TODO(registries):   /** What registerModel takes. */ type ModelComponent,
+// TODO(registries): } from './models/index.js';
+// TODO(experiments): export {
+// TODO(experiments):   /** A federated run from plain settings (the train flags in camelCase): metrics, files written. */ runFederatedExperiment,
+// TODO(experiments):   /** Defaults of runFederatedExperiment's settings. */ FEDERATED_DEFAULTS,
+// TODO(experiments):   /** Settings of runFederatedExperiment. */ type FederatedSettings,
+// TODO(experiments):   /** Run context of runFederatedExperiment: outDir, log, events. */ type FederatedContext,
+// TODO(experiments):   /** What runFederatedExperiment returns. */ type FederatedRunResult,
+// TODO(experiments): } from './experiments/federated.js';
+// TODO(experiments): export {
+// TODO(experiments):   /** A leakage run from plain settings (the leak flags in camelCase): metrics, files written. */ runLeakage,
+// TODO(experiments):   /** Defaults of the leakage settings. */ LEAKAGE_DEFAULTS,
+// TODO(experiments):   /** Settings of runLeakage and runLeakageBatch. */ type LeakageSettings,
+// TODO(experiments):   /** Run context of a leakage run: outDir, log, shouldStop, progress. */ type LeakageRunContext,
+// TODO(experiments):   /** What runLeakage returns. */ type LeakageResult,
+// TODO(experiments): } from './experiments/leakage.js';
+// TODO(experiments): export {
+// TODO(experiments):   /** Every image attacked on its own (leak --each): summary, files written. */ runLeakageBatch,
+// TODO(experiments):   /** What runLeakageBatch returns. */ type LeakageBatchResult,
+// TODO(experiments): } from './experiments/leakage-batch.js';
+// TODO(experiments): export {
+// TODO(experiments):   /** One matrix cell (a federated run with one defense and one attack). */ runMatrixCell,
+// TODO(experiments):   /** What runMatrixCell returns. */ type CellResult,
+// TODO(experiments): } from './experiments/matrix/cell.js';
+// TODO(experiments): export {
+// TODO(experiments):   /** The benchmark suites from plain settings. */ runBench,
+// TODO(experiments):   /** Defaults of runBench's settings. */ BENCH_DEFAULTS,
+// TODO(experiments):   /** Settings of runBench. */ type BenchSettings,
+// TODO(experiments): } from './experiments/bench.js';

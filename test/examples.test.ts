@@ -2,7 +2,7 @@
  * fedattack as a user installs it: `npm pack` of the built package, installed from the tarball into a
  * temporary copy of each example (examples/custom-aggregator, examples/custom-leakage-attack), then
  * type-checked with the project's tsc and run through the API and through the CLI with `--plugin`.
- * A scratch TypeScript file that imports from 'fedattack' (a custom rule through the harness, 2 rounds)
+ * A scratch TypeScript file that imports from 'fedattack' (a custom observer on a 2-round run)
  * is type-checked and run too.
  *
  * The install takes its dependencies from the npm cache (filled by `npm ci`) or the registry; where
@@ -85,31 +85,26 @@ function typecheck(dir: string): void {
 }
 
 describe('fedattack installed from its packed tarball', { concurrency: 1 }, () => {
-  it('a scratch TypeScript file imports from fedattack, type-checks, and runs 2 rounds with a custom rule', (t) => {
+  it('a scratch TypeScript file imports from fedattack, type-checks, and runs 2 rounds with a custom observer', (t) => {
     const dir = installed(t, null);
     if (dir === null) return;
     writeFileSync(path.join(dir, 'scratch.ts'), `
-import { createModel, disposeParams, fedavg, fromFlatAggregator, loadDataset, partition, Rng, runFederated, selectBackend, type Aggregator } from 'fedattack';
+import { callbackObserver, createModel, disposeParams, fedavg, flatten, loadDataset, partition, Rng, runFederated, selectBackend, type Observation } from 'fedattack';
 
-/** Coordinate-wise median of the updates. */
-const median: Aggregator = {
-  name: 'scratch-median', params: {}, lastInfo: undefined, checkClients() {}, reset() {},
-  aggregate(updates) {
-    const out = new Float32Array(updates[0]!.length);
-    for (let i = 0; i < out.length; i++) {
-      const v = updates.map((u) => u[i]!).sort((a, b) => a - b);
-      out[i] = v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-    }
-    return out;
-  },
-};
+/** A custom observer: the norm of every update the server sees. */
+const norms: { round: number; client: string; norm: number }[] = [];
+const watch = callbackObserver('norms', async (obs: Observation) => {
+  let sq = 0;
+  for (const x of await flatten(obs.delta)) sq += x * x;
+  norms.push({ round: obs.round, client: obs.clientId, norm: Math.sqrt(sq) });
+});
 await selectBackend('cpu');
 const { train, test } = await loadDataset('synthetic', { trainSize: 80, testSize: 40, seed: 0 });
 const model = createModel('mlp', { inputShape: train.shape, classes: train.numClasses });
 const parts = partition(train.labels, 4, { kind: 'iid' }, new Rng(0).fork('partition'));
-const run = await runFederated({ model, train, test, partition: parts, strategy: fedavg({ epochs: 1 }), aggregator: fromFlatAggregator(median), rounds: 2, fraction: 1, seed: 0 });
+const run = await runFederated({ model, train, test, partition: parts, strategy: fedavg({ epochs: 1 }), observers: [watch], rounds: 2, fraction: 1, seed: 0 });
 disposeParams(run.params);
-console.log(JSON.stringify({ rounds: run.rounds.length, finalAccuracy: run.finalAccuracy }));
+console.log(JSON.stringify({ rounds: run.rounds.length, finalAccuracy: run.finalAccuracy, observed: norms.length, positive: norms.every((n) => n.norm > 0) }));
 `);
     writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], strict: true, skipLibCheck: true, outDir: 'out', types: ['node'] },
@@ -121,6 +116,8 @@ console.log(JSON.stringify({ rounds: run.rounds.length, finalAccuracy: run.final
     const out = lastJson(r.stdout);
     assert.equal(out['rounds'], 2);
     assert.equal(typeof out['finalAccuracy'], 'number');
+    assert.equal(out['observed'], 8, '4 clients × 2 rounds observed');
+    assert.equal(out['positive'], true);
   });
 
   it('examples/custom-aggregator: type-checks, runs through the API and through the CLI with --plugin', async (t) => {
