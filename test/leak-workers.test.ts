@@ -164,14 +164,14 @@ describe('runAttack in worker threads', () => {
     try {
       const counts: number[] = [];
       for (let r = 0; r < 3; r++) {
-        const { result, numTensors } = await pool.run<RestartOutcome>(0, {
+        const { result, numTensors } = await pool.run<RestartOutcome>({
           type: 'restart', attack: 'dlg', model: mlpSpec, obs: wire, opts: { seed: 1 },
           job: { restart: r, restarts: 3, steps: 5, extra: false, policy: PLAIN_RESTARTS, scale: 1 },
         });
         assert.equal(result.attempts[0]!.iterations, 5);
         counts.push(numTensors);
       }
-      const run = await pool.run<AttackRun>(0, { type: 'run', attack: 'dlg', model: mlpSpec, obs: wire, opts: { seed: 1, iterations: 5, restarts: 2 } });
+      const run = await pool.run<AttackRun>({ type: 'run', attack: 'dlg', model: mlpSpec, obs: wire, opts: { seed: 1, iterations: 5, restarts: 2 } });
       counts.push(run.numTensors);
       assert.ok(counts.every((c) => c === counts[0]), `tensors after each job: ${counts.join(', ')}`);
       assert.equal(counts[0], 0, 'nothing but the job\'s own tensors ever lived in the worker');

@@ -17,7 +17,7 @@
  * this thread (runAttack). Cancellation and Ctrl-C go through a SharedArrayBuffer flag per worker, read
  * by the attack's `shouldStop` between steps.
  */
-import { Worker } from 'node:worker_threads';
+import { threadEndpoint, WorkerPool } from '../../src/core/pool.js';
 import { tf } from '../../src/engine/tf.js';
 import { readValues } from '../../src/engine/read.js';
 import type { Model } from '../../src/models/index.js';
@@ -143,31 +143,26 @@ export function registeredAttack(attack: LeakageAttack): string {
   return attack.name;
 }
 
-interface Pending {
-  slot: number;
-  resolve: (v: { result: unknown; numTensors: number }) => void;
-  reject: (e: Error) => void;
+/** A job's result and the worker's tensor count after it. */
+export interface JobDone<T> {
+  result: T;
+  numTensors: number;
+}
+
+/** Callbacks of one job: its 'attempt' and 'step' events, its start on a worker, its cancellation before it starts. */
+export interface JobHooks {
   onEvent?: (e: WorkerEvent) => void;
+  onStart?: (slot: number) => void;
+  cancelled?: () => boolean;
 }
 
 /**
- * N worker threads on this thread's backend, each running one job at a time. Each has a stop flag
- * (Int32 in a SharedArrayBuffer) that its jobs' `shouldStop` reads.
+ * N worker threads on this thread's backend (a {@link WorkerPool}: jobs in FIFO order, one at a time
+ * per worker). Each has a stop flag (Int32 in a SharedArrayBuffer, index = its slot) that its jobs'
+ * `shouldStop` reads; a job sets its worker's flag to RUN when it starts.
  */
 export class LeakPool {
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private closed = false;
-
-  private constructor(private readonly workers: Worker[], private readonly flags: Int32Array) {
-    workers.forEach((w, i) => {
-      w.on('message', (m: WorkerEvent) => this.onMessage(m));
-      w.on('error', (e) => this.failWorker(i, e));
-      w.on('exit', (code) => {
-        if (!this.closed) this.failWorker(i, new Error(`leakage worker thread ${i + 1} exited (code ${code})`));
-      });
-    });
-  }
+  private constructor(private readonly pool: WorkerPool, private readonly flags: Int32Array) {}
 
   /** Starts `n` threads on the active backend (cpu or wasm) and waits until each has started it. */
   static async start(n: number): Promise<LeakPool> {
@@ -176,28 +171,19 @@ export class LeakPool {
       throw new ConfigError(`worker threads need the cpu or wasm backend (this run uses ${backend}, one device: use one worker)`);
     }
     const flags = new Int32Array(new SharedArrayBuffer(4 * n));
-    const workers: Worker[] = [];
-    try {
-      for (let slot = 0; slot < n; slot++) workers.push(new Worker(WORKER_URL, { workerData: { backend, flags: flags.buffer, slot } }));
-      await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-        const onMessage = (m: WorkerEvent): void => {
-          w.off('message', onMessage);
-          w.off('error', reject);
-          if (m.type === 'ready') resolve();
-          else reject(new ConfigError(`leakage worker thread could not start the ${backend} backend: ${m.type === 'start-failed' ? m.message : m.type}`));
-        };
-        w.on('message', onMessage);
-        w.once('error', reject);
-      })));
-    } catch (e) {
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw e;
-    }
-    return new LeakPool(workers, flags);
+    const pool = await WorkerPool.start({
+      size: n,
+      spawn: (slot) => threadEndpoint(WORKER_URL, { backend, flags: flags.buffer, slot }),
+      ready: (msg) => {
+        const m = msg as WorkerEvent;
+        return m.type === 'ready' ? true : new ConfigError(`leakage worker thread could not start the ${backend} backend: ${m.type === 'start-failed' ? m.message : m.type}`);
+      },
+    });
+    return new LeakPool(pool, flags);
   }
 
   get size(): number {
-    return this.workers.length;
+    return this.pool.size;
   }
 
   /** Sets worker `slot`'s flag (RUN or STOP). */
@@ -206,48 +192,40 @@ export class LeakPool {
   }
 
   signalAll(value: number): void {
-    for (let i = 0; i < this.workers.length; i++) this.signal(i, value);
+    for (let i = 0; i < this.pool.size; i++) this.signal(i, value);
   }
 
   /**
-   * Runs one job on worker `slot` (which must be idle), with its flag reset to RUN. `onEvent` gets its
-   * 'attempt' and 'step' events. Resolves with the job's result and the worker's tensor count after it.
+   * Runs one job on the next free worker, with that worker's flag reset to RUN. Resolves with the
+   * job's result and the worker's tensor count after it; undefined if `hooks.cancelled()` was true when
+   * a worker was about to take it.
    */
-  run<T>(slot: number, msg: Job, onEvent?: (e: WorkerEvent) => void): Promise<{ result: T; numTensors: number }> {
+  run<T>(msg: Job, hooks?: JobHooks & { cancelled?: undefined }): Promise<JobDone<T>>;
+  run<T>(msg: Job, hooks: JobHooks): Promise<JobDone<T> | undefined>;
+  run<T>(msg: Job, hooks: JobHooks = {}): Promise<JobDone<T> | undefined> {
     const id = this.nextId++;
-    this.signal(slot, RUN);
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { slot, resolve: resolve as Pending['resolve'], reject, ...(onEvent ? { onEvent } : {}) });
-      this.workers[slot]!.postMessage({ ...msg, id } as JobMessage);
+    return this.pool.run<JobDone<T>>({
+      message: { ...msg, id } as JobMessage,
+      ...(hooks.cancelled ? { cancelled: hooks.cancelled } : {}),
+      onStart: (slot) => {
+        this.signal(slot, RUN);
+        hooks.onStart?.(slot);
+      },
+      reply: (e) => {
+        const m = e as WorkerEvent;
+        if (!('id' in m) || m.id !== id) return undefined;
+        if (m.type === 'done') return { result: { result: m.result as T, numTensors: m.numTensors } };
+        if (m.type === 'failed') return { error: m.name === 'ConfigError' ? new ConfigError(m.message) : new Error(m.message) };
+        hooks.onEvent?.(m);
+        return undefined;
+      },
     });
   }
 
+  private nextId = 1;
+
   async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
-
-  private onMessage(m: WorkerEvent): void {
-    if (!('id' in m)) return;
-    const p = this.pending.get(m.id);
-    if (p === undefined) return;
-    if (m.type === 'done') {
-      this.pending.delete(m.id);
-      p.resolve({ result: m.result, numTensors: m.numTensors });
-    } else if (m.type === 'failed') {
-      this.pending.delete(m.id);
-      const e = m.name === 'ConfigError' ? new ConfigError(m.message) : new Error(m.message);
-      p.reject(e);
-    } else p.onEvent?.(m);
-  }
-
-  private failWorker(slot: number, e: Error): void {
-    for (const [id, p] of this.pending) {
-      if (p.slot === slot) {
-        this.pending.delete(id);
-        p.reject(e);
-      }
-    }
+    await this.pool.close();
   }
 }
 
@@ -279,7 +257,6 @@ export async function restartsInWorkers(
   const done = new Map<number, RestartOutcome>();
   const running = new Map<number, number>(); // worker slot → restart
   let cut = jobs.length; // restarts ≥ cut are not needed (a restart before them matched the gradient)
-  let next = 0;
   let stopping = false;
   const unwatch = watchStop(pool, opts.shouldStop, () => { stopping = true; });
   const forward = (restart: number) => (e: WorkerEvent): void => {
@@ -294,27 +271,34 @@ export async function restartsInWorkers(
     }
   };
   const wired = wireOptions(opts);
-  const lane = async (slot: number): Promise<void> => {
-    while (!stopping && next < cut) {
-      const job = jobs[next++]!;
-      running.set(slot, job.restart);
-      const { result } = await pool.run<RestartOutcome>(slot, { type: 'restart', attack: name, model, obs: wire, opts: wired, job }, forward(job.restart));
-      running.delete(slot);
-      if (job.restart >= cut) continue; // cancelled: a restart before it matched the gradient
-      done.set(job.restart, result);
-      if (result.interrupted && !stopping) {
-        stopping = true;
-        pool.signalAll(STOP);
-      }
-      if (result.converged && job.restart + 1 < cut) {
-        cut = job.restart + 1;
-        for (const [s, r] of running) if (r >= cut) pool.signal(s, STOP);
-      }
+  const runJob = async (job: RestartJob): Promise<void> => {
+    let slot = -1;
+    const r = await pool.run<RestartOutcome>({ type: 'restart', attack: name, model, obs: wire, opts: wired, job }, {
+      onEvent: forward(job.restart),
+      cancelled: () => stopping || job.restart >= cut,
+      onStart: (s) => {
+        slot = s;
+        running.set(s, job.restart);
+      },
+    });
+    if (r === undefined) return; // not started: a restart before it matched the gradient, or a stop
+    running.delete(slot);
+    if (job.restart >= cut) return; // cancelled: a restart before it matched the gradient
+    const result = r.result;
+    done.set(job.restart, result);
+    if (result.interrupted && !stopping) {
+      stopping = true;
+      pool.signalAll(STOP);
+    }
+    if (result.converged && job.restart + 1 < cut) {
+      cut = job.restart + 1;
+      for (const [s, restart] of running) if (restart >= cut) pool.signal(s, STOP);
     }
   };
   try {
-    await Promise.all(Array.from({ length: pool.size }, (_, slot) => lane(slot)));
+    await Promise.all(jobs.map(runJob));
   } catch (e) {
+    stopping = true;
     pool.signalAll(STOP);
     throw e;
   } finally {
@@ -331,21 +315,21 @@ export async function attacksInWorkers(
 ): Promise<(AttackRun | null)[]> {
   const name = registeredAttack(attack);
   const out: (AttackRun | null)[] = items.map(() => null);
-  let next = 0;
   let stopping = false;
   const unwatch = watchStop(pool, hooks.shouldStop, () => { stopping = true; });
-  const lane = async (slot: number): Promise<void> => {
-    while (!stopping && next < items.length) {
-      const i = next++;
-      hooks.onStart?.(i);
-      const { result } = await pool.run<AttackRun>(slot, { type: 'run', attack: name, model, obs: items[i]!.obs, opts: items[i]!.opts });
-      out[i] = result;
-      await hooks.onDone?.(i, result);
-    }
+  const runItem = async (i: number): Promise<void> => {
+    const r = await pool.run<AttackRun>({ type: 'run', attack: name, model, obs: items[i]!.obs, opts: items[i]!.opts }, {
+      cancelled: () => stopping,
+      onStart: () => hooks.onStart?.(i),
+    });
+    if (r === undefined) return;
+    out[i] = r.result;
+    await hooks.onDone?.(i, r.result);
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(pool.size, items.length) }, (_, slot) => lane(slot)));
+    await Promise.all(items.map((_, i) => runItem(i)));
   } catch (e) {
+    stopping = true;
     pool.signalAll(STOP);
     throw e;
   } finally {

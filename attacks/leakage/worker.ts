@@ -7,6 +7,7 @@
  * job is sent with its result.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { loadWorkerPlugins } from '../../src/core/pool.js';
 import { tf } from '../../src/engine/tf.js';
 import { selectBackend } from '../../src/engine/backend.js';
 import { createModel, type Model } from '../../src/models/index.js';
@@ -58,6 +59,7 @@ async function handle(m: JobMessage): Promise<void> {
 }
 
 try {
+  await loadWorkerPlugins();
   await selectBackend(backend);
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (m: JobMessage) => {

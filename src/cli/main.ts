@@ -3,9 +3,11 @@
  * fedattack — privacy and robustness attacks against federated learning, on TensorFlow.js.
  * Entry point of the `fedattack` command.
  */
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isUserError } from '../core/errors.js';
+import { loadPlugin } from '../core/plugins.js';
+import { pluginsFromArgs } from './options.js';
 import { checkCommand } from './commands/check.js';
 import { trainCommand } from './commands/train.js';
 import { leakCommand } from './commands/leak.js';
@@ -15,8 +17,13 @@ import { matrixCommand } from './commands/matrix.js';
 
 class UsageError extends Error {}
 
+/**
+ * Runs the command line `args`. Plug-ins (`--plugin FILE`, `plugins:` in a `--config` file) are
+ * loaded first, so that the commands' choice lists, `--help` and validation see their components.
+ */
 export async function main(args: string[]): Promise<void> {
-  let cli = yargs(args)
+  for (const p of pluginsFromArgs(args)) await loadPlugin(p.file, p.baseDir);
+  let cli: Argv = yargs(args)
     .scriptName('fedattack')
     .usage('$0 <command> [options]')
     .strict()
@@ -26,6 +33,12 @@ export async function main(args: string[]): Promise<void> {
     .alias('h', 'help')
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
+    .option('plugin', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'module that registers components (aggregators, attacks, datasets, models…), loaded first; repeatable',
+    })
+    .option('plugins', { hidden: true, describe: 'config-file key: plug-in modules, relative to the config file' })
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });

@@ -2,7 +2,8 @@
  * Parallel client training in worker threads (the pool the harness uses with `workers` > 1); this
  * module is also the worker's entry point.
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { loadWorkerPlugins, threadEndpoint, WorkerPool } from '../core/pool.js';
 import { tf } from '../engine/tf.js';
 import { selectBackend } from '../engine/backend.js';
 import { Rng } from '../engine/rng.js';
@@ -47,111 +48,55 @@ type WorkerReply =
   | { type: 'done'; result: Omit<ClientResult, 'delta'> & { delta: Record<string, Float32Array> } }
   | { type: 'error'; message: string };
 
-/** A pool of client-training worker threads. */
-export class ClientWorkerPool {
-  private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
-  private readonly waiting: ((w: Worker) => void)[] = [];
+type Delta = Omit<ClientResult, 'delta'> & { delta: Record<string, Float32Array> };
 
-  private constructor() {}
+/** A pool of client-training worker threads (a {@link WorkerPool}). */
+export class ClientWorkerPool {
+  private constructor(private readonly pool: WorkerPool) {}
 
   /** Starts `size` workers on `setup.backend` and waits until each is ready. */
   static async start(size: number, setup: WorkerSetup): Promise<ClientWorkerPool> {
-    const pool = new ClientWorkerPool();
-    try {
-      await Promise.all(Array.from({ length: size }, async () => {
-        const w = new Worker(new URL(import.meta.url), { workerData: { fedattackClientWorker: true, setup } });
-        pool.workers.push(w);
-        await new Promise<void>((resolve, reject) => {
-          const onMsg = (m: WorkerReply): void => {
-            cleanup();
-            if (m.type === 'ready') resolve();
-            else reject(new Error(`client worker failed to start: ${m.type === 'error' ? m.message : m.type}`));
-          };
-          const onErr = (e: Error): void => {
-            cleanup();
-            reject(e);
-          };
-          const cleanup = (): void => {
-            w.off('message', onMsg);
-            w.off('error', onErr);
-          };
-          w.on('message', onMsg);
-          w.on('error', onErr);
-        });
-        pool.idle.push(w);
-      }));
-    } catch (e) {
-      await pool.close();
-      throw e;
-    }
-    return pool;
+    const pool = await WorkerPool.start({
+      size,
+      spawn: () => threadEndpoint(new URL(import.meta.url), { fedattackClientWorker: true, setup }),
+      ready: (m) => {
+        const r = m as WorkerReply;
+        return r.type === 'ready' ? true : new Error(`client worker failed to start: ${r.type === 'error' ? r.message : r.type}`);
+      },
+    });
+    return new ClientWorkerPool(pool);
   }
 
   get size(): number {
-    return this.workers.length;
-  }
-
-  private acquire(): Promise<Worker> {
-    const w = this.idle.pop();
-    if (w !== undefined) return Promise.resolve(w);
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private releaseWorker(w: Worker): void {
-    const next = this.waiting.shift();
-    if (next) next(w);
-    else this.idle.push(w);
+    return this.pool.size;
   }
 
   /** Runs one client's local procedure on a free worker. Δ comes back as host arrays. */
-  async run(task: WorkerTask, hooks?: LocalHooks, onStart?: () => unknown): Promise<Omit<ClientResult, 'delta'> & { delta: Record<string, Float32Array> }> {
-    const w = await this.acquire();
-    try {
-      await onStart?.();
-      return await new Promise((resolve, reject) => {
-        const onMsg = (m: WorkerReply): void => {
-          if (m.type === 'step') void hooks?.onStep?.(m.step, m.steps);
-          else if (m.type === 'epoch') void hooks?.onEpoch?.(m.epoch, m.epochs);
-          else {
-            cleanup();
-            if (m.type === 'done') resolve(m.result);
-            else reject(new Error(m.type === 'error' ? m.message : `unexpected worker message ${m.type}`));
-          }
-        };
-        const onErr = (e: Error): void => {
-          cleanup();
-          reject(e);
-        };
-        const onExit = (code: number): void => {
-          cleanup();
-          reject(new Error(`client worker exited with code ${code}`));
-        };
-        const cleanup = (): void => {
-          w.off('message', onMsg);
-          w.off('error', onErr);
-          w.off('exit', onExit);
-        };
-        w.on('message', onMsg);
-        w.on('error', onErr);
-        w.on('exit', onExit);
-        w.postMessage(task);
-      });
-    } finally {
-      this.releaseWorker(w);
-    }
+  async run(task: WorkerTask, hooks?: LocalHooks, onStart?: () => unknown): Promise<Delta> {
+    const r = await this.pool.run<Delta>({
+      message: task,
+      ...(onStart ? { onStart } : {}),
+      reply: (msg) => {
+        const m = msg as WorkerReply;
+        if (m.type === 'step') void hooks?.onStep?.(m.step, m.steps);
+        else if (m.type === 'epoch') void hooks?.onEpoch?.(m.epoch, m.epochs);
+        else if (m.type === 'done') return { result: m.result };
+        else return { error: new Error(m.type === 'error' ? m.message : `unexpected worker message ${m.type}`) };
+        return undefined;
+      },
+    });
+    return r!;
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-    this.workers.length = 0;
-    this.idle.length = 0;
+    await this.pool.close();
   }
 }
 
 async function serveClientWorker(setup: WorkerSetup): Promise<void> {
   const port = parentPort!;
   try {
+    await loadWorkerPlugins();
     const choice = await selectBackend(setup.backend);
     if (choice.name !== setup.backend) throw new Error(`backend ${setup.backend} requested, ${choice.name} started`);
     const { name: modelName, ...modelOptions } = setup.model;

@@ -2,9 +2,11 @@
  * Child process of `fedattack matrix --workers N`: runs the cells it is sent, one at a time, and sends
  * each result back. Messages: in {type:'run', key, settings, outDir}; out {type:'done', key, result} or
  * {type:'failed', key, message, userError}. Every cell is a function of its settings alone, so which
- * worker runs it does not change its result.
+ * worker runs it does not change its result. Components registered by the parent's plug-ins are
+ * rebuilt by name here after the same plug-ins are loaded (src/core/pool.ts, loadWorkerPlugins).
  */
 import { isUserError } from '../../core/errors.js';
+import { loadWorkerPlugins } from '../../core/pool.js';
 import { runMatrixCell } from './cell.js';
 import type { CellSettings } from './config.js';
 
@@ -20,6 +22,10 @@ if (process.send === undefined) {
   process.exit(2);
 }
 
+// The parent's plug-ins (FEDATTACK_PLUGINS, set by processEndpoint) load before the first cell runs;
+// a plug-in that fails to load fails every cell with its message.
+const plugins = loadWorkerPlugins();
+plugins.catch(() => {});
 let queue: Promise<void> = Promise.resolve();
 process.on('message', (m: RunMessage | { type: 'exit' }) => {
   if (m.type === 'exit') {
@@ -28,6 +34,7 @@ process.on('message', (m: RunMessage | { type: 'exit' }) => {
   }
   queue = queue.then(async () => {
     try {
+      await plugins;
       const result = await runMatrixCell(m.settings, m.outDir);
       process.send!({ type: 'done', key: m.key, result });
     } catch (e) {
