@@ -2,7 +2,7 @@
  * The worker pool (src/core/pool.ts) with a small worker script the test writes, as a worker thread and
  * as a child process: the ready handshake and a failed start, jobs in FIFO order with their progress
  * events, a job's error, a worker that dies (its job fails; the queue fails once no worker is left),
- * cancellation of queued jobs, close rejecting what is queued, and plug-ins loaded in the worker.
+ * a dead worker replaced (respawn), cancellation of queued jobs, close rejecting what is queued, and plug-ins loaded in the worker.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -139,6 +139,21 @@ for (const [kind, spawn] of [['worker threads', threads], ['child processes', pr
       await queued;
       await settled;
       await assert.rejects(pool2.run(job({ op: 'echo', value: 3, events: 0 })), /closed/);
+    });
+
+    it('with respawn, a fresh worker takes the slot of one that died and the queue goes on', async () => {
+      let spawned = 0;
+      const pool = await WorkerPool.start({ size: 1, respawn: true, spawn: (slot) => { spawned++; return spawn()(slot); } });
+      try {
+        const crash = pool.run(job({ op: 'crash' }));
+        const after1 = pool.run(job({ op: 'echo', value: 'a', events: 0 }));
+        const after2 = pool.run(job({ op: 'echo', value: 'b', events: 0 }));
+        await assert.rejects(crash, /exited/);
+        assert.deepEqual([(await after1)!.value, (await after2)!.value], ['a', 'b']);
+        assert.equal(spawned, 2);
+      } finally {
+        await pool.close();
+      }
     });
   });
 }

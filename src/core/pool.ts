@@ -104,6 +104,11 @@ export interface PoolOptions {
   ready?(m: unknown, slot: number): true | Error;
   /** Called for messages that arrive while a worker has no job (default: ignored). */
   onIdleMessage?(m: unknown, slot: number): void;
+  /**
+   * Start a fresh worker in the slot of one that died (its job is still rejected), so the queue goes on
+   * (default false: the pool shrinks). A replacement that fails to start leaves the slot empty.
+   */
+  respawn?: boolean;
 }
 
 interface Running {
@@ -134,38 +139,49 @@ export class WorkerPool {
   /** Starts `size` workers and waits for each one's ready handshake; closes them all if one fails. */
   static async start(opts: PoolOptions): Promise<WorkerPool> {
     const pool = new WorkerPool(opts);
-    const ready = opts.ready ?? defaultReady;
-    const handshakes: Promise<void>[] = [];
     try {
-      for (let slot = 0; slot < opts.size; slot++) {
-        const ep = opts.spawn(slot);
-        pool.endpoints.push(ep);
-        pool.alive.push(true);
-        pool.running.push(null);
-        handshakes.push(new Promise<void>((resolve, reject) => {
-          let started = false;
-          ep.on('message', (m) => {
-            if (started) return pool.onMessage(slot, m);
-            started = true;
-            const r = ready(m, slot);
-            if (r === true) {
-              pool.idle.push(slot);
-              resolve();
-            } else reject(r);
-          });
-          ep.on('error', (e) => (started ? pool.onDeath(slot, e) : reject(e)));
-          ep.on('exit', (code) => {
-            if (!started) reject(new Error(`worker ${slot + 1} exited before it was ready (code ${code})`));
-            else if (!pool.closed) pool.onDeath(slot, new Error(`worker ${slot + 1} exited (code ${code})`));
-          });
-        }));
-      }
-      await Promise.all(handshakes);
+      await Promise.all(Array.from({ length: opts.size }, (_, slot) => pool.attach(slot)));
     } catch (e) {
       await pool.close();
       throw e;
     }
     return pool;
+  }
+
+  /** Spawns the worker of `slot` and resolves once it is ready (and idle). */
+  private attach(slot: number): Promise<void> {
+    const ready = this.opts.ready ?? defaultReady;
+    const ep = this.opts.spawn(slot);
+    this.endpoints[slot] = ep;
+    this.alive[slot] = true;
+    this.running[slot] = null;
+    const current = (): boolean => this.endpoints[slot] === ep;
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      ep.on('message', (m) => {
+        if (!current()) return;
+        if (started) return this.onMessage(slot, m);
+        started = true;
+        const r = ready(m, slot);
+        if (r === true) {
+          this.idle.push(slot);
+          resolve();
+          this.dispatch();
+        } else reject(r);
+      });
+      ep.on('error', (e) => {
+        if (!current()) return;
+        if (started) this.onDeath(slot, e);
+        else reject(e);
+      });
+      ep.on('exit', (code) => {
+        if (!current()) return;
+        if (!started) {
+          this.alive[slot] = false;
+          reject(new Error(`worker ${slot + 1} exited before it was ready (code ${code})`));
+        } else if (!this.closed) this.onDeath(slot, new Error(`worker ${slot + 1} exited (code ${code})`));
+      });
+    });
   }
 
   /** Number of workers started. */
@@ -267,6 +283,14 @@ export class WorkerPool {
     if (r) {
       this.running[slot] = null;
       r.reject(e);
+    }
+    if (this.opts.respawn && !this.closed) {
+      void this.endpoints[slot]!.terminate().catch(() => {});
+      this.attach(slot).catch(() => {
+        this.alive[slot] = false;
+        this.dispatch();
+      });
+      return;
     }
     this.dispatch();
   }

@@ -362,7 +362,7 @@ export async function runFederatedExperiment(given: FederatedSettings, ctx: Fede
   const defenses: ClientDefense[] = config.clientDefense !== undefined ? buildClientDefenses(config.clientDefense, { seed }) : [];
   for (const d of defenses) {
     if (d.level === 'batch') {
-      if (config.algorithm === 'fedsgd') throw new UserError(`--client-defense ${d.name} needs --algorithm fedavg or fedprox (it changes the local SGD steps)`);
+      if (config.algorithm === 'fedsgd') throw new UserError(`--client-defense needs --algorithm fedavg or fedprox (${d.name} changes the local SGD steps)`);
       strategy = batchDefenseStrategy(strategy, d);
       clientWorkers = 1;
     } else transforms.push(d.transform);

@@ -129,6 +129,8 @@ export interface Cell {
 const KNOWN_KEYS = new Set([
   'defenses', 'attacks', 'byzantine', 'partitions', 'partition', 'seeds', 'seed', 'dataset', 'dataDir', 'model', 'clients', 'fraction',
   'localEpochs', 'batchSize', 'lr', 'rounds', 'trainSize', 'testSize', 'leakage',
+  // loaded by the CLI before the config is read (src/cli/options.ts pluginsFromArgs)
+  'plugins',
 ]);
 
 export { clientDefenseKind } from '../federated.js';

@@ -11,13 +11,13 @@
  *   settings, so results do not depend on the worker count or order.
  * - `report.md` / `report.html` with heatmaps, rewritten at the end.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseJson, writeJsonAtomic } from '../../io/atomic.js';
 import { UserError } from '../../core/errors.js';
+import { processEndpoint, WorkerPool } from '../../core/pool.js';
 import { checkDataset, type CellResult } from './cell.js';
 import { expandCells, type Cell, type CellSettings, type MatrixConfig } from './config.js';
 import { writeMatrixReport } from './report.js';
@@ -67,62 +67,66 @@ async function readMatrixFile(file: string): Promise<MatrixFile | null> {
   return m as MatrixFile;
 }
 
-/** Runs `cells` in `n` child processes; `onDone` is called (and awaited) after each. */
+/** A cell that ran and failed (its worker process survived). */
+class CellFailed extends Error {}
+
+/**
+ * Runs the cells in `n` child processes (src/core/pool.ts; each runs one cell at a time, worker.ts).
+ * A cell whose process dies is recorded as failed (with the tail of its stderr) and a fresh process
+ * takes the next cells. Ctrl-C / SIGTERM stop the processes; finished cells are kept.
+ */
 async function runPool(
   cells: Cell[], n: number, outDir: string,
   onDone: (cell: Cell, result: CellResult) => Promise<void>,
   onFail: (cell: Cell, message: string) => Promise<void>,
 ): Promise<void> {
-  const queue = [...cells];
-  const children = new Set<ChildProcess>();
+  const stderr = Array.from({ length: n }, () => '');
+  const pool = await WorkerPool.start({
+    size: n,
+    respawn: true,
+    spawn: (slot) => {
+      stderr[slot] = '';
+      return processEndpoint(WORKER, { onStderr: (chunk) => { stderr[slot] = (stderr[slot] + chunk).slice(-4000); } });
+    },
+  });
   let stopping = false;
   const onSigint = (): void => {
     stopping = true;
-    for (const c of children) c.kill('SIGTERM');
+    void pool.close();
   };
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigint);
-  const runOne = (): Promise<void> => new Promise<void>((resolve) => {
-    const child = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    children.add(child);
-    let stderr = '';
-    child.stderr?.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000); });
-    let current: Cell | undefined;
-    let chain: Promise<void> = Promise.resolve();
-    const next = (): void => {
-      current = stopping ? undefined : queue.shift();
-      if (current === undefined) {
-        child.send({ type: 'exit' });
-        return;
-      }
-      child.send({ type: 'run', key: current.key, settings: current.settings, outDir: path.join(outDir, 'cells', current.key) });
-    };
-    child.on('message', (m: { type: string; key: string; result?: CellResult; message?: string }) => {
-      const cell = current!;
-      chain = chain.then(async () => {
-        if (m.type === 'done') await onDone(cell, m.result!);
-        else await onFail(cell, m.message ?? 'unknown error');
-        next();
-      });
-    });
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      void chain.then(async () => {
-        if (current !== undefined && !stopping) {
-          await onFail(current, `worker process exited (${signal ?? `code ${code}`}) while running it${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
-          current = undefined;
-          if (queue.length > 0) await runOne();
-        }
-        resolve();
-      });
-    });
-    next();
-  });
+  let chain: Promise<void> = Promise.resolve();
+  const record = (fn: () => Promise<void>): Promise<void> => (chain = chain.then(fn));
   try {
-    await Promise.all(Array.from({ length: n }, () => runOne()));
+    await Promise.all(cells.map(async (cell) => {
+      let slot = -1;
+      try {
+        const result = await pool.run<CellResult>({
+          message: { type: 'run', key: cell.key, settings: cell.settings, outDir: path.join(outDir, 'cells', cell.key) },
+          onStart: (s) => { slot = s; },
+          cancelled: () => stopping,
+          reply: (m) => {
+            const msg = m as { type: string; result?: CellResult; message?: string };
+            if (msg.type === 'done') return { result: msg.result! };
+            if (msg.type === 'failed') return { error: new CellFailed(msg.message ?? 'unknown error') };
+            return undefined;
+          },
+        });
+        if (result !== undefined) await record(() => onDone(cell, result));
+      } catch (e) {
+        if (stopping) return;
+        const tail = slot >= 0 ? stderr[slot]!.trim() : '';
+        const message = e instanceof CellFailed ? e.message
+          : `worker process exited (${(e as Error).message}) while running it${tail ? `: ${tail.split('\n').slice(-3).join(' | ')}` : ''}`;
+        await record(() => onFail(cell, message));
+      }
+    }));
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    await pool.close();
+    await chain;
   }
   if (stopping) throw new UserError('interrupted; matrix.json keeps every finished cell: rerun the same command to run the rest');
 }

@@ -1,6 +1,7 @@
 /**
  * Child process of `fedattack matrix --workers N`: runs the cells it is sent, one at a time, and sends
- * each result back. Messages: in {type:'run', key, settings, outDir}; out {type:'done', key, result} or
+ * each result back. Messages: out {type:'ready'} once the plug-ins are loaded; in {type:'run', key, settings, outDir};
+ * out {type:'done', key, result} or
  * {type:'failed', key, message, userError}. Every cell is a function of its settings alone, so which
  * worker runs it does not change its result. Components registered by the parent's plug-ins are
  * rebuilt by name here after the same plug-ins are loaded (src/core/pool.ts, loadWorkerPlugins).
@@ -25,7 +26,10 @@ if (process.send === undefined) {
 // The parent's plug-ins (FEDATTACK_PLUGINS, set by processEndpoint) load before the first cell runs;
 // a plug-in that fails to load fails every cell with its message.
 const plugins = loadWorkerPlugins();
-plugins.catch(() => {});
+plugins.then(
+  () => process.send!({ type: 'ready' }),
+  (e: unknown) => process.send!({ type: 'error', message: (e as Error)?.message ?? String(e) }),
+);
 let queue: Promise<void> = Promise.resolve();
 process.on('message', (m: RunMessage | { type: 'exit' }) => {
   if (m.type === 'exit') {
