@@ -2,13 +2,12 @@
  * fedattack as a user installs it: `npm pack` of the built package, installed from the tarball into a
  * temporary copy of each example (examples/custom-aggregator, examples/custom-leakage-attack), then
  * type-checked with the project's tsc and run through the API and through the CLI with `--plugin`.
- * A scratch TypeScript file that imports from 'fedattack' (a custom observer on a 2-round run)
- * is type-checked and run too.
+ * A scratch TypeScript file that imports from 'fedattack', registers an aggregator and runs a 2-round
+ * federated run with it (and a custom observer on the harness) is type-checked and run too.
  *
  * The install takes its dependencies from the npm cache (filled by `npm ci`) or the registry; where
  * neither is reachable the tests are skipped with npm's message, never passed. The examples are written
- * against the registry and experiment functions of the public API; where the built package does not
- * export them yet, their tests are skipped, saying which names are missing.
+ * against the registry and experiment functions of the public API; a missing export fails the test.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,26 +84,35 @@ function typecheck(dir: string): void {
 }
 
 describe('fedattack installed from its packed tarball', { concurrency: 1 }, () => {
-  it('a scratch TypeScript file imports from fedattack, type-checks, and runs 2 rounds with a custom observer', (t) => {
+  it('a scratch TypeScript file imports from fedattack, registers an aggregator, runs 2 rounds with it; type-checks', (t) => {
     const dir = installed(t, null);
     if (dir === null) return;
     writeFileSync(path.join(dir, 'scratch.ts'), `
-import { callbackObserver, createModel, disposeParams, fedavg, flatten, loadDataset, partition, Rng, runFederated, selectBackend, type Observation } from 'fedattack';
+import { registerAggregator, runFederatedExperiment, type Aggregator, type AggregationInfo } from 'fedattack';
 
-/** A custom observer: the norm of every update the server sees. */
-const norms: { round: number; client: string; norm: number }[] = [];
-const watch = callbackObserver('norms', async (obs: Observation) => {
-  let sq = 0;
-  for (const x of await flatten(obs.delta)) sq += x * x;
-  norms.push({ round: obs.round, client: obs.clientId, norm: Math.sqrt(sq) });
-});
-await selectBackend('cpu');
-const { train, test } = await loadDataset('synthetic', { trainSize: 80, testSize: 40, seed: 0 });
-const model = createModel('mlp', { inputShape: train.shape, classes: train.numClasses });
-const parts = partition(train.labels, 4, { kind: 'iid' }, new Rng(0).fork('partition'));
-const run = await runFederated({ model, train, test, partition: parts, strategy: fedavg({ epochs: 1 }), observers: [watch], rounds: 2, fraction: 1, seed: 0 });
-disposeParams(run.params);
-console.log(JSON.stringify({ rounds: run.rounds.length, finalAccuracy: run.finalAccuracy, observed: norms.length, positive: norms.every((n) => n.norm > 0) }));
+/** Coordinate-wise median of absolute values with the majority sign: a user's own rule. */
+class AbsMedian implements Aggregator {
+  readonly name = 'abs-median';
+  readonly params = {};
+  lastInfo: AggregationInfo | undefined = undefined;
+  calls = 0;
+  aggregate(updates: Float32Array[]): Float32Array {
+    this.calls++;
+    const out = new Float32Array(updates[0]!.length);
+    for (let i = 0; i < out.length; i++) {
+      const v = updates.map((u) => u[i]!).sort((a, b) => a - b);
+      out[i] = v[Math.floor(v.length / 2)]!;
+    }
+    this.lastInfo = { n: updates.length, dropped: [] };
+    return out;
+  }
+  checkClients(): void {}
+  reset(): void {}
+}
+const built: AbsMedian[] = [];
+registerAggregator({ name: 'abs-median', role: 'aggregator', summary: 'coordinate median', params: {}, build: () => { const a = new AbsMedian(); built.push(a); return a; } });
+const run = await runFederatedExperiment({ dataset: 'synthetic', model: 'mlp', clients: 4, fraction: 1, localEpochs: 1, rounds: 2, trainSize: 80, testSize: 40, aggregator: 'abs-median', backend: 'cpu', workers: 1 });
+console.log(JSON.stringify({ aggregator: run.metrics.aggregatorSpec, rounds: run.metrics.rounds.length, finalAccuracy: run.metrics.finalAccuracy, calls: built.reduce((s, a) => s + a.calls, 0), files: run.files.length }));
 `);
     writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], strict: true, skipLibCheck: true, outDir: 'out', types: ['node'] },
@@ -114,18 +122,15 @@ console.log(JSON.stringify({ rounds: run.rounds.length, finalAccuracy: run.final
     const r = sh(process.execPath, ['out/scratch.js'], dir);
     assert.equal(r.status, 0, tail(r));
     const out = lastJson(r.stdout);
+    assert.equal(out['aggregator'], 'abs-median');
     assert.equal(out['rounds'], 2);
     assert.equal(typeof out['finalAccuracy'], 'number');
-    assert.equal(out['observed'], 8, '4 clients × 2 rounds observed');
-    assert.equal(out['positive'], true);
+    assert.equal(out['calls'], 2, 'the registered rule aggregated both rounds');
+    assert.equal(out['files'], 0, 'no outDir: nothing written');
   });
 
   it('examples/custom-aggregator: type-checks, runs through the API and through the CLI with --plugin', async (t) => {
-    const missing = await missingExports(['registerAggregator', 'aggregatorNames', 'runFederatedExperiment']);
-    if (missing.length > 0) {
-      t.skip(`the public API does not export ${missing.join(', ')} yet (registries/experiments branches not merged)`);
-      return;
-    }
+    assert.deepEqual(await missingExports(['registerAggregator', 'aggregatorNames', 'runFederatedExperiment']), [], 'the public API exports what the example uses');
     const dir = installed(t, 'custom-aggregator');
     if (dir === null) return;
     typecheck(dir);
@@ -148,11 +153,7 @@ console.log(JSON.stringify({ rounds: run.rounds.length, finalAccuracy: run.final
   });
 
   it('examples/custom-leakage-attack: type-checks, runs through the API and through the CLI with --plugin', async (t) => {
-    const missing = await missingExports(['registerLeakageAttack', 'leakageAttackNames', 'runLeakage']);
-    if (missing.length > 0) {
-      t.skip(`the public API does not export ${missing.join(', ')} yet (registries/experiments branches not merged)`);
-      return;
-    }
+    assert.deepEqual(await missingExports(['registerLeakageAttack', 'leakageAttackNames', 'runLeakage']), [], 'the public API exports what the example uses');
     const dir = installed(t, 'custom-leakage-attack');
     if (dir === null) return;
     typecheck(dir);
