@@ -106,8 +106,6 @@ export {
 export {
   /** Builds a registered model by name (`mlp`, `cnn`, `lenet`, `convnet`, …). */
   createModel,
-  /** The registered model names. */
-  MODEL_NAMES,
   /** Name and one-line description of each registered model. */
   describeModels,
   /** Number of trainable scalars of a model. */
@@ -202,7 +200,13 @@ export {
   PartitionError,
   /** What summarizePartition returns. */
   type PartitionSummary,
+  /** Parses a partition spec (`iid`, `shards:perClient=2`, `dirichlet:alpha=0.5`, `natural`): the grammar of train and matrix. */
+  parsePartition,
 } from './fl/partition.js';
+export {
+  /** The FedSGD observation of a batch (what the harness's client sends; the leak victim). */
+  fedSgdObservation,
+} from './fl/client.js';
 export {
   /** The server's default rule: the sample-weighted mean of the updates. */
   meanAggregator,
@@ -222,6 +226,8 @@ export {
   flatten,
   /** A host vector back into tensors shaped like `like`. */
   unflatten,
+  /** FedAvg's sample-weighted mean of flat updates (the one mean: the harness's default and `mean`). */
+  weightedMean,
 } from './fl/flat.js';
 export {
   /** Test-set accuracy and loss of parameters. */
@@ -300,10 +306,12 @@ export {
 export {
   /** Builds a malicious-client behaviour from its spec (`sign-flip:scale=10`, `alie`, `ipm:eps=0.5`, …). */
   buildAttack,
-  /** The poisoning attack names. */
-  POISONING_NAMES,
   /** The `--help` listing of the poisoning attacks. */
   describePoisoning,
+  /** Whether a built attack plants a backdoor (its `backdoor` capability: trigger, target, test set). */
+  isBackdoor,
+  /** The backdoor capability of an attack. */
+  type Backdoor,
   /** A poisoning attack that cannot run (user-facing). */
   AttackError,
   /** A malicious client's craft: how it builds its update (and, for data poisoning, its samples). */
@@ -318,8 +326,6 @@ export {
 export {
   /** Builds an aggregation rule or chain from its spec (`krum:f=2`, `clip:bound=5+median`, …). */
   buildAggregator,
-  /** The aggregation rule names. */
-  AGGREGATOR_NAMES,
   /** The `--help` listing of the aggregation rules. */
   describeAggregators,
   /** Base class of the built-in rules (NaN/Inf dropping, `lastInfo`). */
@@ -379,32 +385,43 @@ export {
 // configs and in worker threads) and experiments (one function per kind of run).
 export {
   /** Adds an aggregator or pre-aggregator usable in every --aggregator spec, chain and config. */ registerAggregator,
+  /** Removes a registered aggregator. */ unregisterAggregator,
   /** Every final aggregator's name, built-in and registered. */ aggregatorNames,
   /** Every pre-aggregator's name. */ preAggregatorNames,
   /** What registerAggregator takes: declaration, role and build. */ type AggregationComponent,
 } from '../defenses/aggregation/index.js';
 export {
   /** Adds a poisoning attack usable as --attack and in matrix rows. */ registerPoisoningAttack,
+  /** Removes a registered poisoning attack. */ unregisterPoisoningAttack,
   /** Every poisoning attack's name. */ poisoningAttackNames,
   /** What registerPoisoningAttack takes. */ type PoisoningComponent,
 } from '../attacks/poisoning/index.js';
 export {
   /** Adds a leakage attack usable as leak --attack, train --leak and leak:NAME in a matrix. */ registerLeakageAttack,
+  /** Removes a registered leakage attack. */ unregisterLeakageAttack,
+  /** The `--help` listing of the leakage attacks. */ describeLeakageAttacks,
   /** Every leakage attack's name. */ leakageAttackNames,
 } from '../attacks/leakage/index.js';
 export {
   /** Adds a client defense (batch-level or update-level). */ registerClientDefense,
   /** Every client defense's name. */ clientDefenseNames,
-  /** Builds client defenses from a spec. */ buildClientDefenses,
+  /** Builds client defenses from a spec (`pgd:epsilon=0.1+clip-noise`): at most one batch-level. */ buildClientDefenses,
+  /** Builds one client defense from its spec. */ buildClientDefense,
+  /** Removes a registered client defense. */ unregisterClientDefense,
+  /** The `--help` listing of the client defenses. */ describeClientDefenses,
+  /** A built client defense: batch-level (`transformBatch`) or update-level (`transform`). */ type ClientDefense,
   /** What registerClientDefense takes. */ type ClientDefenseComponent,
 } from '../defenses/client/index.js';
 export {
   /** Adds a dataset (with its files, probe and download plan). */ registerDataset,
+  /** Removes a registered dataset. */ unregisterDataset,
   /** Every dataset's name. */ datasetNames,
   /** What registerDataset takes. */ type DatasetEntry,
 } from '../datasets/index.js';
 export {
   /** Adds a model (and its variants as parameters). */ registerModel,
+  /** Removes a registered model. */ unregisterModel,
+  /** Builds a model from a spec with its variants (`convnet:width=16,pool=avg`). */ buildModel,
   /** Every model's name. */ modelNames,
   /** What registerModel takes. */ type ModelComponent,
 } from './models/index.js';
@@ -426,6 +443,13 @@ export {
   /** Every image attacked on its own (leak --each): summary, files written. */ runLeakageBatch,
   /** What runLeakageBatch returns. */ type LeakageBatchResult,
 } from './experiments/leakage-batch.js';
+export {
+  /** A whole matrix (defenses × attacks × …) from a parsed config: resumable, cells in worker processes. */ runMatrix,
+} from './experiments/matrix/run.js';
+export {
+  /** Parses and validates a matrix config object (the YAML/JSON of `fedattack matrix --config`). */ parseMatrixConfig,
+  /** A parsed matrix config. */ type MatrixConfig,
+} from './experiments/matrix/config.js';
 export {
   /** One matrix cell (a federated run with one defense and one attack). */ runMatrixCell,
   /** What runMatrixCell returns. */ type CellResult,

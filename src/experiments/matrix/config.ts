@@ -19,7 +19,7 @@
  * a result computed under other settings.
  */
 import { createHash } from 'node:crypto';
-import { buildAttack } from '../../../attacks/poisoning/index.js';
+import { buildAttack, isBackdoor as isBackdoorAttack } from '../../../attacks/poisoning/index.js';
 import { leakageAttackNames, getLeakageAttack } from '../../../attacks/leakage/index.js';
 import { buildAggregator } from '../../../defenses/aggregation/index.js';
 import { canonicalDatasetName } from '../../../datasets/index.js';
@@ -143,9 +143,14 @@ export function leakName(attack: string): string {
   return attack.slice('leak:'.length);
 }
 
-/** Backdoor attacks report an attack success rate. */
+/** Whether a poisoning spec builds a backdoor attack (its `backdoor` capability): those report an attack success rate. */
 export function isBackdoor(attack: string): boolean {
-  return attack.trim().split(':')[0] === 'model-replacement';
+  if (isLeak(attack) || attack.trim() === 'none') return false;
+  try {
+    return isBackdoorAttack(buildAttack(attack));
+  } catch {
+    return false;
+  }
 }
 
 function num(name: string, v: unknown, o: { min?: number; max?: number; integer?: boolean; above?: number } = {}): number {
