@@ -9,7 +9,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { Argv } from 'yargs';
-import { modelNames } from '../../models/index.js';
+import { convnetModel, modelNames } from '../../models/index.js';
 import { toJson } from '../../io/atomic.js';
 import { leakageAttackNames } from '../../../attacks/leakage/index.js';
 import { fmt, fmtLoss, LEAKAGE_DEFAULTS, runLeakage, type LeakageRunContext, type LeakageSettings } from '../../experiments/leakage.js';
@@ -118,6 +118,14 @@ async function leak(a: LeakArgs): Promise<void> {
   }
 }
 
+/** Help of a convnet variant flag, from the model's declared parameter (src/models/convnet.ts). */
+function variantHelp(key: string): string {
+  const p = convnetModel.params[key];
+  if (p === undefined) return `convnet ${key}`;
+  const values = p.choices !== undefined ? p.choices.join(' | ') : p.type;
+  return `convnet ${key}: ${values} (default ${String(p.default)}): ${p.description}`;
+}
+
 export function leakCommand(y: Argv): Argv {
   const d = LEAKAGE_DEFAULTS;
   return y.command(
@@ -132,12 +140,12 @@ export function leakCommand(y: Argv): Argv {
         .option('classes', { type: 'number', describe: 'number of classes (default 100 for lenet as in the DLG paper, 10 otherwise)' })
         .option('input-size', { type: 'number', default: d.inputSize, describe: 'image height and width fed to the model' })
         .option('channels', { type: 'number', default: d.channels, describe: '3 = RGB, 1 = greyscale' })
-        .option('width', { type: 'number', describe: 'width multiplier of convnet (default 16)' })
-        .option('bn-stats', { type: 'string', describe: "convnet batch-norm statistics: batch (default; train mode) | init (eval mode of a fresh network, inversefed's model.eval())" })
-        .option('layout', { type: 'string', describe: "convnet pooling: fedattack (default; 3 pools, 1x1 map) | inversefed (2 pools, 3x3 map, the authors' ConvNet)" })
-        .option('weight-init', { type: 'string', describe: 'convnet conv weights: torch-default (default) | kaiming (ReLU gain)' })
-        .option('activation', { type: 'string', describe: 'convnet activation: relu (default) | elu (smooth: IG reconstructs it, README)' })
-        .option('pool', { type: 'string', describe: 'convnet pooling: max (default) | avg' })
+        .option('width', { type: 'number', describe: variantHelp('width') })
+        .option('bn-stats', { type: 'string', describe: variantHelp('batchNormStats') })
+        .option('layout', { type: 'string', describe: variantHelp('layout') })
+        .option('weight-init', { type: 'string', describe: variantHelp('weightInit') })
+        .option('activation', { type: 'string', describe: variantHelp('activation') })
+        .option('pool', { type: 'string', describe: variantHelp('pool') })
         .option('optimizer', { type: 'string', describe: 'lbfgs | adam (default: the attack\'s: lbfgs for dlg/idlg, adam for ig)' })
         .option('iterations', { type: 'number', describe: 'optimiser steps (default: dlg/idlg 200 L-BFGS steps of ≤ 20 evaluations — the papers used 300; ig 1000 Adam steps)' })
         .option('restarts', { type: 'number', default: d.restarts, describe: 'independent restarts; the lowest gradient-matching loss is kept' })
